@@ -1,0 +1,1 @@
+namespace FewStep.Benchmarks; internal static class Program { public static int Main() => 0; }

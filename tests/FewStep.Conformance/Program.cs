@@ -1,0 +1,1 @@
+namespace FewStep.Conformance; internal static class Program { public static int Main() => 0; }
