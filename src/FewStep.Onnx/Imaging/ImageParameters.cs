@@ -1,0 +1,37 @@
+using System.Globalization;
+
+namespace FewStep.Onnx.Imaging;
+
+/// <summary>The generation parameters stored in each PNG's text chunks, so an image says how to make it again.</summary>
+public sealed record ImageParameters(
+    string Prompt,
+    string? NegativePrompt,
+    long Seed,
+    int NumInferenceSteps,
+    float GuidanceScale,
+    int Width,
+    int Height,
+    string Model)
+{
+    /// <summary>The PNG text entries, keyed with diffusers' argument names.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ToTextEntries()
+    {
+        var entries = new List<KeyValuePair<string, string>>
+        {
+            new("prompt", Prompt),
+        };
+        if (!string.IsNullOrEmpty(NegativePrompt))
+        {
+            entries.Add(new("negative_prompt", NegativePrompt));
+        }
+
+        entries.Add(new("seed", Seed.ToString(CultureInfo.InvariantCulture)));
+        entries.Add(new("num_inference_steps", NumInferenceSteps.ToString(CultureInfo.InvariantCulture)));
+        entries.Add(new("guidance_scale", GuidanceScale.ToString("R", CultureInfo.InvariantCulture)));
+        entries.Add(new("width", Width.ToString(CultureInfo.InvariantCulture)));
+        entries.Add(new("height", Height.ToString(CultureInfo.InvariantCulture)));
+        entries.Add(new("model", Model));
+        entries.Add(new("Software", "FewStep"));
+        return entries;
+    }
+}

@@ -1,0 +1,416 @@
+using System.Globalization;
+using FewStep.Diffusion;
+using FewStep.Diffusion.Configuration;
+using FewStep.Diffusion.Noise;
+using FewStep.Diffusion.Schedulers;
+using FewStep.Diffusion.Tensors;
+using FewStep.Diffusion.Tokenization;
+using FewStep.Onnx.Models;
+using FewStep.Onnx.Pipelines.PromptEncoding;
+using FewStep.Onnx.Sessions;
+
+namespace FewStep.Onnx.Pipelines;
+
+/// <summary>
+/// A few-step text-to-image pipeline over one ONNX model folder: SD (SD-Turbo), SDXL (SDXL-Turbo,
+/// SDXL-Lightning) or LCM. Sessions are created once and the pipeline is safe for concurrent
+/// <see cref="Generate"/> calls: each call has its own scheduler and buffers.
+/// </summary>
+public sealed class DiffusionPipeline : IDisposable
+{
+    private static readonly NullObserver s_noObserver = new();
+    private readonly IPromptEncoder _promptEncoder;
+    private readonly string _schedulerJson;
+    private readonly string _schedulerPath;
+
+    private DiffusionPipeline(ModelFolder folder, IPromptEncoder promptEncoder, UNetModel unet, VaeDecoderModel vae, string schedulerPath)
+    {
+        Folder = folder;
+        _promptEncoder = promptEncoder;
+        UNet = unet;
+        VaeDecoder = vae;
+        _schedulerPath = schedulerPath;
+        _schedulerJson = File.ReadAllText(schedulerPath);
+        SchedulerConfig = Diffusion.Schedulers.SchedulerConfig.Parse(_schedulerJson, schedulerPath);
+        SchedulerFactory.Create(SchedulerConfig);
+    }
+
+    public ModelFolder Folder { get; }
+
+    public PipelineFamily Family => Folder.Family;
+
+    public UNetModel UNet { get; }
+
+    public VaeDecoderModel VaeDecoder { get; }
+
+    /// <summary>The folder's scheduler config, before any per-request overrides.</summary>
+    public SchedulerConfig SchedulerConfig { get; }
+
+    /// <summary>Width and height must be multiples of this: VAE scale factor × the UNet's down-sampling.</summary>
+    public int SizeMultiple => VaeDecoder.Config.ScaleFactor * UNet.Config.LatentSizeMultiple;
+
+    /// <summary>diffusers' default size: UNet <c>sample_size</c> × VAE scale factor.</summary>
+    public int DefaultSize => (UNet.Config.SampleSize ?? 64) * VaeDecoder.Config.ScaleFactor;
+
+    public ExecutionProviderKind Provider => UNet.Session.Provider;
+
+    /// <summary>Opens a model folder and creates every session it needs; errors name the file or field.</summary>
+    public static DiffusionPipeline Load(string modelFolder, OnnxSessionFactory sessions)
+    {
+        ArgumentNullException.ThrowIfNull(sessions);
+        var folder = ModelFolder.Open(modelFolder);
+        var schedulerPath = folder.SchedulerConfigPath;
+        var disposables = new List<IDisposable>();
+        try
+        {
+            var unet = Track(disposables, new UNetModel(sessions.Create("unet", folder.OnnxPath("unet")), folder.ReadConfig<UNetConfig>("unet")));
+            var vae = Track(disposables, new VaeDecoderModel(
+                sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
+            var encoder = Track(disposables, CreatePromptEncoder(folder, sessions, unet, disposables));
+            CheckComponentsFit(folder, unet, encoder);
+            return new DiffusionPipeline(folder, encoder, unet, vae, schedulerPath);
+        }
+        catch
+        {
+            foreach (var disposable in disposables)
+            {
+                disposable.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs the pipeline: encode prompts, prepare timesteps, prepare latents, denoise, decode. Every Gaussian
+    /// draw comes from <paramref name="noise"/> (see <see cref="SeededNoiseSource"/>).
+    /// </summary>
+    public GenerationResult Generate(
+        GenerationRequest request,
+        INoiseSource noise,
+        IPipelineObserver? observer = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(noise);
+        observer ??= s_noObserver;
+        var stages = new StageRecorder();
+        var prompts = Validate(request);
+        var batch = request.ImageCount;
+        var latentHeight = prompts.Height / VaeDecoder.Config.ScaleFactor;
+        var latentWidth = prompts.Width / VaeDecoder.Config.ScaleFactor;
+
+        // 1. Encode the prompts (and the guidance embedding, for UNets distilled with one).
+        var conditioning = _promptEncoder.Encode(prompts, observer, stages, cancellationToken);
+        conditioning = AddGuidanceEmbedding(conditioning, request.GuidanceScale);
+        observer.OnConditioning(conditioning);
+
+        // 2. Prepare the timesteps.
+        var scheduler = CreateScheduler(request);
+        scheduler.SetTimesteps(request.NumInferenceSteps);
+        var timesteps = scheduler.Timesteps;
+
+        // 3. Prepare the latents: N(0,1) scaled by the scheduler's initial sigma.
+        var latentLength = batch * UNet.Config.InChannels * latentHeight * latentWidth;
+        var latents = new float[latentLength];
+        noise.FillStandardNormal(NoiseDraw.InitialLatents, latents);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(latents, scheduler.InitNoiseSigma, latents);
+        observer.OnInitialLatents(latents);
+
+        // 4. Denoise.
+        var prevSample = new float[latentLength];
+        var predOriginal = new float[latentLength];
+        var guided = conditioning.ClassifierFreeGuidance ? new float[latentLength] : null;
+        using (var buffers = UNet.CreateBuffers(conditioning, latentHeight, latentWidth))
+        {
+            for (var i = 0; i < timesteps.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var copies = conditioning.ClassifierFreeGuidance ? 2 : 1;
+                var factor = scheduler.ScaleModelInputFactor(i);
+                for (var c = 0; c < copies; c++)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(latents, factor, buffers.Sample.Data.AsSpan(c * latentLength, latentLength));
+                }
+
+                using (var stage = stages.Begin(string.Create(CultureInfo.InvariantCulture, $"unet_step_{i}")))
+                {
+                    UNet.Run(buffers, timesteps[i], stage.Clock, cancellationToken);
+                }
+
+                using (stages.Begin(string.Create(CultureInfo.InvariantCulture, $"scheduler_step_{i}")))
+                {
+                    var unetOut = buffers.Output.Data.AsSpan();
+                    ReadOnlySpan<float> modelOutput = unetOut[..latentLength];
+                    if (guided is not null)
+                    {
+                        LatentMath.CombineGuidance(unetOut[..latentLength], unetOut.Slice(latentLength, latentLength), request.GuidanceScale, guided);
+                        modelOutput = guided;
+                    }
+
+                    scheduler.Step(i, modelOutput, latents, noise, prevSample, predOriginal);
+                }
+
+                observer.OnStep(new DenoisingStep(i, timesteps.Count, timesteps[i], buffers.Sample.Data, buffers.Output.Data,
+                    guided ?? buffers.Output.Data.AsMemory(0, latentLength), prevSample, predOriginal));
+                (latents, prevSample) = (prevSample, latents);
+            }
+        }
+
+        // 5. Decode: LCM decodes its last x0 estimate ("denoised"), the others the last sample.
+        var final = Family == PipelineFamily.LatentConsistency ? predOriginal : latents;
+        var images = Decode(final, request, prompts, batch, latentHeight, latentWidth, observer, stages, cancellationToken);
+        return new GenerationResult(images, stages.Finish());
+    }
+
+    public void Dispose()
+    {
+        _promptEncoder.Dispose();
+        UNet.Dispose();
+        VaeDecoder.Dispose();
+    }
+
+    private static T Track<T>(List<IDisposable> disposables, T item)
+        where T : IDisposable
+    {
+        disposables.Add(item);
+        return item;
+    }
+
+    private static IPromptEncoder CreatePromptEncoder(ModelFolder folder, OnnxSessionFactory sessions, UNetModel unet, List<IDisposable> disposables)
+    {
+        TextEncoderModel Encoder(string component) => Track(disposables, new TextEncoderModel(
+            sessions.Create(component, folder.OnnxPath(component)), folder.ReadConfig<TextEncoderConfig>(component)));
+
+        var tokenizer = ClipTokenizer.Load(folder.ComponentDirectory("tokenizer"));
+        if (folder.Family != PipelineFamily.StableDiffusionXL)
+        {
+            return new ClipPromptEncoder(tokenizer, Encoder("text_encoder"));
+        }
+
+        var tokenizer2 = ClipTokenizer.Load(folder.ComponentDirectory("tokenizer_2"));
+        return new SdxlPromptEncoder(tokenizer, tokenizer2, Encoder("text_encoder"), Encoder("text_encoder_2"),
+            folder.Index.ForceZerosForEmptyPrompt ?? true, unet);
+    }
+
+    // Mismatched components fail here, naming both sides, instead of deep inside ONNX Runtime.
+    private static void CheckComponentsFit(ModelFolder folder, UNetModel unet, IPromptEncoder encoder)
+    {
+        var expected = unet.Config.CrossAttentionWidth();
+        if (expected is { } width && width != encoder.HiddenWidth)
+        {
+            var encoders = folder.Family == PipelineFamily.StableDiffusionXL ? "text_encoder + text_encoder_2 hidden_size" : "text_encoder hidden_size";
+            throw new DiffusionException(
+                $"'{folder.Root}': the UNet's cross_attention_dim is {width} but the {encoders} is {encoder.HiddenWidth}; " +
+                $"the components do not belong to one {folder.Index.ClassName}.");
+        }
+
+        var provided = new HashSet<string>(StringComparer.Ordinal) { UNetModel.Sample, UNetModel.Timestep, UNetModel.EncoderHiddenStates };
+        if (folder.Family == PipelineFamily.StableDiffusionXL)
+        {
+            provided.Add(UNetModel.TextEmbeds);
+            provided.Add(UNetModel.TimeIds);
+        }
+
+        if (unet.Config.TimeCondProjDim is not null)
+        {
+            provided.Add(UNetModel.TimestepCond);
+        }
+
+        var unexpected = unet.Session.Inputs.Keys.Where(name => !provided.Contains(name)).ToArray();
+        if (unexpected.Length > 0)
+        {
+            throw new DiffusionException(
+                $"'{unet.Session.ModelPath}' takes inputs a {folder.Index.ClassName} does not give it: {string.Join(", ", unexpected)}. " +
+                "The UNet does not belong to this pipeline class (model_index.json _class_name).");
+        }
+    }
+
+    private PromptSet Validate(GenerationRequest request)
+    {
+        if (request.Prompts is null || request.Prompts.Count == 0)
+        {
+            throw new DiffusionException("prompt: at least one prompt is required.");
+        }
+
+        for (var i = 0; i < request.Prompts.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(request.Prompts[i]))
+            {
+                throw new DiffusionException($"prompt[{i}] is empty: describe the image to generate.");
+            }
+        }
+
+        var isSdxl = Family == PipelineFamily.StableDiffusionXL;
+        if (!isSdxl && (request.Prompts2 is not null || request.NegativePrompts2 is not null))
+        {
+            throw new DiffusionException($"prompt_2 and negative_prompt_2 are for SDXL pipelines; '{Folder.Name}' is a {Folder.Index.ClassName}.");
+        }
+
+        if (Family == PipelineFamily.LatentConsistency && request.NegativePrompts is not null)
+        {
+            throw new DiffusionException(
+                $"negative_prompt: '{Folder.Name}' is a LatentConsistencyModelPipeline, which takes no negative prompt (guidance is an embedding, not an unconditional pass).");
+        }
+
+        var count = request.Prompts.Count;
+        var prompts2 = PerPrompt(request.Prompts2, count, "prompt_2", allowOne: false) ?? request.Prompts;
+        var negatives = PerPrompt(request.NegativePrompts, count, "negative_prompt", allowOne: true);
+        var negatives2 = PerPrompt(request.NegativePrompts2, count, "negative_prompt_2", allowOne: true);
+        if (request.NumInferenceSteps < 1)
+        {
+            throw new DiffusionException($"num_inference_steps must be at least 1, not {request.NumInferenceSteps}.");
+        }
+
+        if (!float.IsFinite(request.GuidanceScale) || request.GuidanceScale < 0)
+        {
+            throw new DiffusionException($"guidance_scale must be a finite number ≥ 0, not {request.GuidanceScale.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        if (request.NumImagesPerPrompt < 1)
+        {
+            throw new DiffusionException($"num_images_per_prompt must be at least 1, not {request.NumImagesPerPrompt}.");
+        }
+
+        var width = request.Width ?? DefaultSize;
+        var height = request.Height ?? DefaultSize;
+        CheckSide("width", width);
+        CheckSide("height", height);
+        var cfg = Family != PipelineFamily.LatentConsistency && request.GuidanceScale > 1f;
+        return new PromptSet(request.Prompts, prompts2, negatives, negatives2, request.NumImagesPerPrompt, cfg, width, height);
+    }
+
+    private void CheckSide(string name, int value)
+    {
+        if (value <= 0 || value % SizeMultiple != 0)
+        {
+            throw new DiffusionException(
+                $"{name} must be a positive multiple of {SizeMultiple} for '{Folder.Name}' " +
+                $"(VAE scale factor {VaeDecoder.Config.ScaleFactor} × UNet down-sampling {UNet.Config.LatentSizeMultiple}), not {value}.");
+        }
+    }
+
+    private static IReadOnlyList<string>? PerPrompt(IReadOnlyList<string>? texts, int count, string field, bool allowOne)
+    {
+        if (texts is null)
+        {
+            return null;
+        }
+
+        if (texts.Any(t => t is null))
+        {
+            throw new DiffusionException($"{field}: entries must be strings, not null.");
+        }
+
+        if (texts.Count == count)
+        {
+            return texts;
+        }
+
+        if (allowOne && texts.Count == 1)
+        {
+            return Enumerable.Repeat(texts[0], count).ToArray();
+        }
+
+        throw new DiffusionException($"{field} has {texts.Count} entries but there are {count} prompts{(allowOne ? " (give one, or one per prompt)" : string.Empty)}.");
+    }
+
+    private IScheduler CreateScheduler(GenerationRequest request)
+    {
+        var config = request.SchedulerOverrides is { Count: > 0 } overrides
+            ? Diffusion.Schedulers.SchedulerConfig.Parse(_schedulerJson, _schedulerPath, overrides)
+            : SchedulerConfig;
+        return SchedulerFactory.Create(config);
+    }
+
+    // diffusers computes timestep_cond whenever the UNet has time_cond_proj_dim (LCM, and SD/SDXL with a fused
+    // LCM-LoRA): the guidance-scale embedding of w = guidance_scale - 1, one row per UNet row.
+    private UNetConditioning AddGuidanceEmbedding(UNetConditioning conditioning, float guidanceScale)
+    {
+        if (UNet.Config.TimeCondProjDim is not { } dim)
+        {
+            return conditioning;
+        }
+
+        var row = new float[dim];
+        GuidanceScaleEmbedding.Compute(guidanceScale - 1f, row);
+        return conditioning with { TimestepCond = LatentMath.RepeatRows(row, 1, conditioning.Rows) };
+    }
+
+    private GeneratedImage[] Decode(
+        float[] latents,
+        GenerationRequest request,
+        PromptSet prompts,
+        int batch,
+        int latentHeight,
+        int latentWidth,
+        IPipelineObserver observer,
+        StageRecorder stages,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var vaeConfig = VaeDecoder.Config;
+        var vaeInput = new float[latents.Length];
+        using (stages.Begin("vae_scale"))
+        {
+            ScaleForVae(latents, vaeInput, vaeConfig, latentHeight * latentWidth);
+        }
+
+        observer.OnVaeInput(vaeInput);
+        float[] decoded;
+        using (var stage = stages.Begin("vae_decode"))
+        {
+            decoded = VaeDecoder.Decode(vaeInput, batch, latentHeight, latentWidth, stage.Clock, cancellationToken);
+        }
+
+        var bad = LatentMath.IndexOfNonFinite(decoded);
+        if (bad >= 0)
+        {
+            throw new DiffusionException(
+                $"The VAE decoder of '{Folder.Name}' produced {decoded[bad]} (NaN or infinity) at value {bad}. " +
+                "This is the known float16 overflow of the SDXL VAE: use an fp32 vae_decoder or the fp16-fix VAE " +
+                "(madebyollin/sdxl-vae-fp16-fix) exported to ONNX. No image was written.");
+        }
+
+        observer.OnVaeOutput(decoded);
+        var images = new GeneratedImage[batch];
+        using (stages.Begin("postprocess"))
+        {
+            for (var b = 0; b < batch; b++)
+            {
+                var unit = ImagePostprocessor.ToUnitRangeHwc(decoded, b, vaeConfig.OutChannels, prompts.Height, prompts.Width);
+                observer.OnImage(b, unit);
+                images[b] = new GeneratedImage(b / request.NumImagesPerPrompt, b % request.NumImagesPerPrompt, prompts.Width, prompts.Height,
+                    ImagePostprocessor.ToBytes(unit));
+            }
+        }
+
+        return images;
+    }
+
+    // diffusers: latents / scaling_factor; SDXL with a VAE that declares latents_mean/std de-normalises per channel.
+    private static void ScaleForVae(float[] latents, float[] destination, VaeConfig config, int plane)
+    {
+        if (config.LatentsMean is { } mean && config.LatentsStd is { } std)
+        {
+            if (mean.Count != config.LatentChannels || std.Count != config.LatentChannels)
+            {
+                throw new DiffusionException($"vae_decoder config: latents_mean and latents_std need {config.LatentChannels} values (latent_channels).");
+            }
+
+            for (var i = 0; i < latents.Length; i++)
+            {
+                var c = i / plane % config.LatentChannels;
+                destination[i] = (latents[i] * std[c] / config.ScalingFactor) + mean[c];
+            }
+
+            return;
+        }
+
+        System.Numerics.Tensors.TensorPrimitives.Divide(latents, config.ScalingFactor, destination);
+    }
+
+    private sealed class NullObserver : IPipelineObserver
+    {
+    }
+}

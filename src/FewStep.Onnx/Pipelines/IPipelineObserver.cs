@@ -1,0 +1,42 @@
+using FewStep.Onnx.Models;
+
+namespace FewStep.Onnx.Pipelines;
+
+/// <summary>
+/// Sees a generation's intermediate tensors as they are made: conformance tests compare them with the
+/// reference, progress reporting counts steps. Every method has a no-op default; memory handed over belongs to
+/// the pipeline and is valid only during the call.
+/// </summary>
+public interface IPipelineObserver
+{
+    /// <summary>Token ids a tokenizer produced (<paramref name="tokenizer"/>: <c>tokenizer</c>, <c>tokenizer_2</c>; <paramref name="kind"/>: prompt or negative).</summary>
+    void OnTokenized(string tokenizer, string kind, IReadOnlyList<int[]> ids)
+    {
+    }
+
+    void OnConditioning(UNetConditioning conditioning)
+    {
+    }
+
+    /// <summary>The latents entering the first step (N(0,1) draw × init_noise_sigma).</summary>
+    void OnInitialLatents(ReadOnlyMemory<float> latents)
+    {
+    }
+
+    void OnStep(DenoisingStep step)
+    {
+    }
+
+    void OnVaeInput(ReadOnlyMemory<float> latents)
+    {
+    }
+
+    void OnVaeOutput(ReadOnlyMemory<float> decoded)
+    {
+    }
+
+    /// <summary>One image as NHWC floats in [0, 1] (diffusers <c>output_type="np"</c>), before 8-bit rounding.</summary>
+    void OnImage(int index, ReadOnlyMemory<float> image)
+    {
+    }
+}

@@ -1,0 +1,4 @@
+namespace FewStep.Conformance;
+
+/// <summary>The outcome of one case: pass or fail, the largest absolute difference seen, and every failure.</summary>
+internal sealed record CaseResult(string Name, bool Passed, double MaxAbsDiff, int ArraysCompared, IReadOnlyList<string> Failures, TimeSpan Elapsed);

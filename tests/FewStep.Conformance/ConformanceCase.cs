@@ -1,0 +1,89 @@
+using System.Text.Json;
+using FewStep.Onnx.Pipelines;
+
+namespace FewStep.Conformance;
+
+/// <summary>One reference case folder: <c>case.json</c> (the diffusers call and what it recorded) and its arrays.</summary>
+internal sealed class ConformanceCase
+{
+    private ConformanceCase(string directory, JsonElement root)
+    {
+        Directory = directory;
+        Name = root.TryGetProperty("name", out var name) ? name.GetString()! : System.IO.Path.GetFileName(directory);
+        Model = root.GetProperty("model").GetString()!;
+        var call = root.GetProperty("call");
+        Request = new GenerationRequest
+        {
+            Prompts = Texts(call, "prompt") ?? throw new InvalidDataException($"'{directory}/case.json' call has no prompt."),
+            Prompts2 = Texts(call, "prompt_2"),
+            NegativePrompts = Texts(call, "negative_prompt"),
+            NegativePrompts2 = Texts(call, "negative_prompt_2"),
+            NumInferenceSteps = call.GetProperty("num_inference_steps").GetInt32(),
+            GuidanceScale = call.GetProperty("guidance_scale").GetSingle(),
+            Width = OptionalInt(call, "width"),
+            Height = OptionalInt(call, "height"),
+            NumImagesPerPrompt = OptionalInt(call, "num_images_per_prompt") ?? 1,
+            SchedulerOverrides = root.TryGetProperty("scheduler_overrides", out var overrides) && overrides.ValueKind == JsonValueKind.Object
+                ? overrides.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal)
+                : null,
+        };
+        Timesteps = root.TryGetProperty("timesteps", out var timesteps)
+            ? timesteps.EnumerateArray().Select(t => t.GetDouble()).ToArray()
+            : null;
+        ArrayNames = root.TryGetProperty("arrays", out var arrays)
+            ? arrays.EnumerateObject().Select(p => p.Name).ToArray()
+            : System.IO.Directory.GetFiles(directory, "*.npy").Select(System.IO.Path.GetFileName).ToArray()!;
+        Pngs = root.TryGetProperty("pngs", out var pngs)
+            ? pngs.EnumerateArray().Select(p => p.GetString()!).ToArray()
+            : System.IO.Directory.GetFiles(directory, "image_*.png").Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+    }
+
+    public string Directory { get; }
+
+    public string Name { get; }
+
+    /// <summary>The model folder's name under the models folder.</summary>
+    public string Model { get; }
+
+    public GenerationRequest Request { get; }
+
+    public IReadOnlyList<double>? Timesteps { get; }
+
+    public IReadOnlyList<string> ArrayNames { get; }
+
+    public IReadOnlyList<string> Pngs { get; }
+
+    public static ConformanceCase Load(string directory)
+    {
+        var path = System.IO.Path.Combine(directory, "case.json");
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return new ConformanceCase(directory, document.RootElement.Clone());
+    }
+
+    /// <summary>The case folders below <paramref name="casesFolder"/> (each holds a case.json), by name.</summary>
+    public static IReadOnlyList<string> Discover(string casesFolder) =>
+        System.IO.Directory.GetDirectories(casesFolder)
+            .Where(d => File.Exists(System.IO.Path.Combine(d, "case.json")))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+    // case.json may give a text argument as a string, a list of strings, or null (as diffusers accepts).
+    private static string[]? Texts(JsonElement call, string name)
+    {
+        if (!call.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.Null => null,
+            JsonValueKind.String => [value.GetString()!],
+            JsonValueKind.Array => value.EnumerateArray().Select(v => v.GetString()!).ToArray(),
+            _ => throw new InvalidDataException($"call.{name} must be a string, a list of strings or null."),
+        };
+    }
+
+    private static int? OptionalInt(JsonElement call, string name) =>
+        call.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
+}

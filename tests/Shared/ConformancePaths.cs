@@ -1,0 +1,36 @@
+namespace FewStep.Tests;
+
+/// <summary>
+/// Where the conformance corpus lies: <c>../shared/conformance</c> beside the repository root (the folder with
+/// FewStepFunctions.sln), as on developer machines and in CI.
+/// </summary>
+internal static class ConformancePaths
+{
+    private static readonly Lazy<string> s_root = new(FindRoot);
+
+    public static string Root => s_root.Value;
+
+    public static string Models => Path.Combine(Root, "models");
+
+    public static string Schedulers => Path.Combine(Root, "schedulers");
+
+    public static string Cases => Path.Combine(Root, "cases");
+
+    public static string Model(string name) => Path.Combine(Models, name);
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "FewStepFunctions.sln")))
+            {
+                var conformance = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance"));
+                return Directory.Exists(conformance)
+                    ? conformance
+                    : throw new DirectoryNotFoundException($"The conformance corpus is missing: expected '{conformance}'.");
+            }
+        }
+
+        throw new DirectoryNotFoundException($"No FewStepFunctions.sln above '{AppContext.BaseDirectory}'.");
+    }
+}
