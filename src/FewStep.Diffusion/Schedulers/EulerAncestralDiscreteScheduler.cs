@@ -1,0 +1,163 @@
+using FewStep.Diffusion.Noise;
+
+namespace FewStep.Diffusion.Schedulers;
+
+/// <summary>
+/// diffusers 0.27.2 <c>EulerAncestralDiscreteScheduler</c>
+/// (<c>src/diffusers/schedulers/scheduling_euler_ancestral_discrete.py</c>): Euler steps to sigma_down plus fresh
+/// noise of standard deviation sigma_up, drawn on every step (on the last, sigma_up = 0).
+/// </summary>
+public sealed class EulerAncestralDiscreteScheduler : IScheduler
+{
+    private const string DefaultBetaSchedule = BetaSchedule.Linear;
+    private const double DefaultBetaStart = 0.0001;
+    private const double DefaultBetaEnd = 0.02;
+
+    private readonly SchedulerConfig _config;
+    private readonly string _timestepSpacing;
+    private readonly float[] _trainSigmas;
+    private float[] _sigmas;
+    private double[] _timesteps = [];
+    private float[] _noise = [];
+
+    public EulerAncestralDiscreteScheduler(SchedulerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config;
+        _timestepSpacing = TimestepSpacing.Validate(config, TimestepSpacing.Linspace);
+        if (config.PredictionType == PredictionTypes.Sample)
+        {
+            // diffusers raises NotImplementedError("prediction_type not implemented yet: sample") in step().
+            throw new DiffusionException(
+                $"Scheduler config '{config.Source}': prediction_type 'sample' is not implemented by " +
+                $"EulerAncestralDiscreteScheduler (diffusers raises for it too); use EulerDiscreteScheduler.");
+        }
+
+        if (config.PredictionType is not (PredictionTypes.Epsilon or PredictionTypes.VPrediction))
+        {
+            throw config.Unsupported("prediction_type", config.PredictionType, PredictionTypes.Epsilon, PredictionTypes.VPrediction);
+        }
+
+        // __init__
+        var betas = BetaSchedule.Betas(config, DefaultBetaSchedule, DefaultBetaStart, DefaultBetaEnd);
+        var alphasCumprod = BetaSchedule.AlphasCumprod(betas);
+        if (config.RescaleBetasZeroSnr)
+        {
+            // Close to 0 without being 0 so the first sigma is not inf (the smallest positive fp16 subnormal).
+            alphasCumprod[^1] = 1f / (1 << 24);
+        }
+
+        _trainSigmas = new float[alphasCumprod.Length];
+        for (int t = 0; t < _trainSigmas.Length; t++)
+        {
+            float a = alphasCumprod[t];
+            _trainSigmas[t] = MathF.Sqrt((1f - a) / a);
+        }
+
+        _sigmas = [.. _trainSigmas.Reverse(), 0f];
+        Sigmas = Array.AsReadOnly(_sigmas);
+    }
+
+    public string ClassName => "EulerAncestralDiscreteScheduler";
+
+    public IReadOnlyList<double> Timesteps => _timesteps;
+
+    /// <summary>The sigma of each step, then the final one (0).</summary>
+    public IReadOnlyList<float> Sigmas { get; private set; }
+
+    /// <summary>diffusers <c>init_noise_sigma</c>: max sigma for "linspace"/"trailing", else <c>(max**2 + 1) ** 0.5</c>.</summary>
+    public float InitNoiseSigma
+    {
+        get
+        {
+            float max = _sigmas.Max();
+            return _timestepSpacing is TimestepSpacing.Linspace or TimestepSpacing.Trailing
+                ? max
+                : MathF.Sqrt((max * max) + 1f);
+        }
+    }
+
+    /// <summary>diffusers <c>EulerAncestralDiscreteScheduler.set_timesteps</c>.</summary>
+    public void SetTimesteps(int numInferenceSteps)
+    {
+        if (numInferenceSteps < 1)
+        {
+            throw new DiffusionException(
+                $"num_inference_steps must be at least 1, got {numInferenceSteps} ({ClassName}, '{_config.Source}').");
+        }
+
+        float[] timesteps = TimestepSpacing.Compute(_timestepSpacing, _config.NumTrainTimesteps, numInferenceSteps, _config.StepsOffset);
+
+        // sigmas = np.interp(timesteps, np.arange(0, len(sigmas)), sigmas) (float64)
+        // sigmas = np.concatenate([sigmas, [0.0]]).astype(np.float32)
+        _sigmas = [.. timesteps.Select(t => (float)ReferenceMath.NumpyInterp(t, _trainSigmas)), 0f];
+        Sigmas = Array.AsReadOnly(_sigmas);
+        _timesteps = timesteps.Select(t => (double)t).ToArray();
+    }
+
+    /// <summary><c>scale_model_input</c> divides the sample by <c>(sigma**2 + 1) ** 0.5</c>; this is its inverse.</summary>
+    public float ScaleModelInputFactor(int stepIndex)
+    {
+        SchedulerGuards.CheckStepIndex(stepIndex, _timesteps.Length, ClassName);
+        float sigma = _sigmas[stepIndex];
+        return 1f / MathF.Sqrt((sigma * sigma) + 1f);
+    }
+
+    /// <summary>
+    /// diffusers <c>EulerAncestralDiscreteScheduler.step</c>. Draws <see cref="NoiseDraw.ForStep"/>(stepIndex) on
+    /// every step. <paramref name="prevSample"/> may be the same memory as <paramref name="sample"/>.
+    /// </summary>
+    public void Step(
+        int stepIndex,
+        ReadOnlySpan<float> modelOutput,
+        ReadOnlySpan<float> sample,
+        INoiseSource noise,
+        Span<float> prevSample,
+        Span<float> predOriginalSample)
+    {
+        ArgumentNullException.ThrowIfNull(noise);
+        SchedulerGuards.CheckStepIndex(stepIndex, _timesteps.Length, ClassName);
+        SchedulerGuards.CheckStepBuffers(modelOutput, sample, prevSample, predOriginalSample);
+
+        float sigma = _sigmas[stepIndex];
+
+        // v_prediction: c_out = -sigma / (sigma**2 + 1) ** 0.5, c_skip divisor (sigma**2 + 1)
+        float sigmaSquaredPlusOne = (sigma * sigma) + 1f;
+        float cOut = -sigma / MathF.Sqrt(sigmaSquaredPlusOne);
+
+        // sigma_up = (sigma_to**2 * (sigma_from**2 - sigma_to**2) / sigma_from**2) ** 0.5
+        // sigma_down = (sigma_to**2 - sigma_up**2) ** 0.5
+        float sigmaFrom = sigma;
+        float sigmaTo = _sigmas[stepIndex + 1];
+        float sigmaFrom2 = sigmaFrom * sigmaFrom;
+        float sigmaTo2 = sigmaTo * sigmaTo;
+        float sigmaUp = MathF.Sqrt(sigmaTo2 * (sigmaFrom2 - sigmaTo2) / sigmaFrom2);
+        float sigmaDown = MathF.Sqrt(sigmaTo2 - (sigmaUp * sigmaUp));
+        float dt = sigmaDown - sigma;
+
+        // noise = randn_tensor(model_output.shape), drawn after the Euler step in diffusers; its values do not
+        // depend on the step, so drawing it first changes nothing.
+        if (_noise.Length != sample.Length)
+        {
+            _noise = new float[sample.Length];
+        }
+
+        noise.FillStandardNormal(NoiseDraw.ForStep(stepIndex), _noise);
+
+        bool epsilon = _config.PredictionType == PredictionTypes.Epsilon;
+        for (int i = 0; i < sample.Length; i++)
+        {
+            float x = sample[i];
+            float m = modelOutput[i];
+
+            // 1. pred_original_sample (x_0)
+            float x0 = epsilon ? x - (sigma * m) : (m * cOut) + (x / sigmaSquaredPlusOne);
+
+            // 2. derivative = (sample - x0) / sigma; prev_sample = sample + derivative * dt + noise * sigma_up
+            float derivative = (x - x0) / sigma;
+            float euler = x + (derivative * dt);
+            predOriginalSample[i] = x0;
+            prevSample[i] = euler + (_noise[i] * sigmaUp);
+        }
+    }
+}
