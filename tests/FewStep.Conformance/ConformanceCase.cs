@@ -32,10 +32,10 @@ internal sealed class ConformanceCase
             : null;
         ArrayNames = root.TryGetProperty("arrays", out var arrays)
             ? arrays.EnumerateObject().Select(p => p.Name).ToArray()
-            : System.IO.Directory.GetFiles(directory, "*.npy").Select(System.IO.Path.GetFileName).ToArray()!;
+            : System.IO.Directory.GetFiles(directory, "*.npy").Select(f => System.IO.Path.GetFileName(f)).ToArray();
         Pngs = root.TryGetProperty("pngs", out var pngs)
             ? pngs.EnumerateArray().Select(p => p.GetString()!).ToArray()
-            : System.IO.Directory.GetFiles(directory, "image_*.png").Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+            : System.IO.Directory.GetFiles(directory, "image_*.png").Select(f => System.IO.Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
     }
 
     public string Directory { get; }
