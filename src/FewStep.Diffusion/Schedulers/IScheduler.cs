@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using FewStep.Diffusion.Noise;
 
 namespace FewStep.Diffusion.Schedulers;
@@ -29,6 +30,8 @@ public interface IScheduler
     /// (<c>pred_original_sample</c>, or <c>denoised</c> for LCM). Draws noise from <paramref name="noise"/> as
     /// <see cref="NoiseDraw.ForStep"/>(stepIndex) only where the reference uses it.
     /// </summary>
+    [SuppressMessage("Naming", "CA1716:Identifiers should not match keywords",
+        Justification = "Mirrors diffusers' step(); 'Step' is only a keyword in Visual Basic.")]
     void Step(
         int stepIndex,
         ReadOnlySpan<float> modelOutput,
