@@ -16,6 +16,8 @@ internal static class ConformancePaths
 
     public static string Cases => Path.Combine(Root, "cases");
 
+    public static string TokenizersJson => Path.Combine(Root, "tokenizers.json");
+
     public static string Model(string name) => Path.Combine(Models, name);
 
     private static string FindRoot()

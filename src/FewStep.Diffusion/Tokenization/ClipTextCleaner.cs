@@ -53,7 +53,9 @@ internal static class ClipTextCleaner
             }
         }
 
-        string normalized = UnicodeNfc.Normalize(builder.ToString());
+        // NFC through ICU (the reference's unicodedata.normalize): composition is stable across Unicode versions
+        // for the characters that survive the unassigned-code-point filter above.
+        string normalized = builder.ToString().Normalize(NormalizationForm.FormC);
 
         // Only space, U+2028 and U+2029 can be left as whitespace here; str.split() splits on all three.
         string[] words = normalized.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
