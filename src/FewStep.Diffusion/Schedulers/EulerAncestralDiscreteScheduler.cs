@@ -9,10 +9,6 @@ namespace FewStep.Diffusion.Schedulers;
 /// </summary>
 public sealed class EulerAncestralDiscreteScheduler : IScheduler
 {
-    private const string DefaultBetaSchedule = BetaSchedule.Linear;
-    private const double DefaultBetaStart = 0.0001;
-    private const double DefaultBetaEnd = 0.02;
-
     private readonly SchedulerConfig _config;
     private readonly string _timestepSpacing;
     private readonly float[] _trainSigmas;
@@ -38,21 +34,7 @@ public sealed class EulerAncestralDiscreteScheduler : IScheduler
             throw config.Unsupported("prediction_type", config.PredictionType, PredictionTypes.Epsilon, PredictionTypes.VPrediction);
         }
 
-        // __init__
-        var betas = BetaSchedule.Betas(config, DefaultBetaSchedule, DefaultBetaStart, DefaultBetaEnd);
-        var alphasCumprod = BetaSchedule.AlphasCumprod(betas);
-        if (config.RescaleBetasZeroSnr)
-        {
-            // Close to 0 without being 0 so the first sigma is not inf (the smallest positive fp16 subnormal).
-            alphasCumprod[^1] = 1f / (1 << 24);
-        }
-
-        _trainSigmas = new float[alphasCumprod.Length];
-        for (int t = 0; t < _trainSigmas.Length; t++)
-        {
-            float a = alphasCumprod[t];
-            _trainSigmas[t] = MathF.Sqrt((1f - a) / a);
-        }
+        _trainSigmas = EulerSigmas.Training(config);
 
         _sigmas = [.. _trainSigmas.Reverse(), 0f];
         Sigmas = Array.AsReadOnly(_sigmas);
@@ -66,25 +48,12 @@ public sealed class EulerAncestralDiscreteScheduler : IScheduler
     public IReadOnlyList<float> Sigmas { get; private set; }
 
     /// <summary>diffusers <c>init_noise_sigma</c>: max sigma for "linspace"/"trailing", else <c>(max**2 + 1) ** 0.5</c>.</summary>
-    public float InitNoiseSigma
-    {
-        get
-        {
-            float max = _sigmas.Max();
-            return _timestepSpacing is TimestepSpacing.Linspace or TimestepSpacing.Trailing
-                ? max
-                : MathF.Sqrt((max * max) + 1f);
-        }
-    }
+    public float InitNoiseSigma => EulerSigmas.InitNoiseSigma(_sigmas, _timestepSpacing);
 
     /// <summary>diffusers <c>EulerAncestralDiscreteScheduler.set_timesteps</c>.</summary>
     public void SetTimesteps(int numInferenceSteps)
     {
-        if (numInferenceSteps < 1)
-        {
-            throw new DiffusionException(
-                $"num_inference_steps must be at least 1, got {numInferenceSteps} ({ClassName}, '{_config.Source}').");
-        }
+        SchedulerGuards.CheckInferenceSteps(numInferenceSteps, ClassName, _config);
 
         float[] timesteps = TimestepSpacing.Compute(_timestepSpacing, _config.NumTrainTimesteps, numInferenceSteps, _config.StepsOffset);
 
@@ -100,7 +69,7 @@ public sealed class EulerAncestralDiscreteScheduler : IScheduler
     {
         SchedulerGuards.CheckStepIndex(stepIndex, _timesteps.Length, ClassName);
         float sigma = _sigmas[stepIndex];
-        return 1f / MathF.Sqrt((sigma * sigma) + 1f);
+        return EulerSigmas.ScaleModelInputFactor(sigma);
     }
 
     /// <summary>

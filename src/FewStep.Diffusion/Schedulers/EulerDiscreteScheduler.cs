@@ -10,14 +10,8 @@ namespace FewStep.Diffusion.Schedulers;
 /// </summary>
 public sealed class EulerDiscreteScheduler : IScheduler
 {
-    // Class defaults of EulerDiscreteScheduler.__init__ where they differ from LCMScheduler's.
-    private const string DefaultBetaSchedule = BetaSchedule.Linear;
-    private const double DefaultBetaStart = 0.0001;
-    private const double DefaultBetaEnd = 0.02;
-
     private readonly SchedulerConfig _config;
     private readonly string _timestepSpacing;
-    private readonly float[] _alphasCumprod;
 
     // sigmas = ((1 - alphas_cumprod) / alphas_cumprod) ** 0.5, indexed by training timestep (float32).
     private readonly float[] _trainSigmas;
@@ -46,21 +40,7 @@ public sealed class EulerDiscreteScheduler : IScheduler
             throw config.Unsupported("timestep_type", config.TimestepType, "discrete", "continuous");
         }
 
-        // __init__
-        var betas = BetaSchedule.Betas(config, DefaultBetaSchedule, DefaultBetaStart, DefaultBetaEnd);
-        _alphasCumprod = BetaSchedule.AlphasCumprod(betas);
-        if (config.RescaleBetasZeroSnr)
-        {
-            // Close to 0 without being 0 so the first sigma is not inf (the smallest positive fp16 subnormal).
-            _alphasCumprod[^1] = 1f / (1 << 24);
-        }
-
-        _trainSigmas = new float[_alphasCumprod.Length];
-        for (int t = 0; t < _trainSigmas.Length; t++)
-        {
-            float a = _alphasCumprod[t];
-            _trainSigmas[t] = MathF.Sqrt((1f - a) / a);
-        }
+        _trainSigmas = EulerSigmas.Training(config);
 
         // Before set_timesteps, diffusers holds the training sigmas (descending) and a final 0.
         _sigmas = [.. _trainSigmas.Reverse(), 0f];
@@ -78,25 +58,12 @@ public sealed class EulerDiscreteScheduler : IScheduler
     /// diffusers <c>init_noise_sigma</c>: the largest sigma for "linspace"/"trailing" spacing, otherwise
     /// <c>(max_sigma**2 + 1) ** 0.5</c>.
     /// </summary>
-    public float InitNoiseSigma
-    {
-        get
-        {
-            float max = _sigmas.Max();
-            return _timestepSpacing is TimestepSpacing.Linspace or TimestepSpacing.Trailing
-                ? max
-                : MathF.Sqrt((max * max) + 1f);
-        }
-    }
+    public float InitNoiseSigma => EulerSigmas.InitNoiseSigma(_sigmas, _timestepSpacing);
 
     /// <summary>diffusers <c>EulerDiscreteScheduler.set_timesteps</c>.</summary>
     public void SetTimesteps(int numInferenceSteps)
     {
-        if (numInferenceSteps < 1)
-        {
-            throw new DiffusionException(
-                $"num_inference_steps must be at least 1, got {numInferenceSteps} ({ClassName}, '{_config.Source}').");
-        }
+        SchedulerGuards.CheckInferenceSteps(numInferenceSteps, ClassName, _config);
 
         int n = numInferenceSteps;
         float[] timesteps = TimestepSpacing.Compute(_timestepSpacing, _config.NumTrainTimesteps, n, _config.StepsOffset);
@@ -148,7 +115,7 @@ public sealed class EulerDiscreteScheduler : IScheduler
     public float ScaleModelInputFactor(int stepIndex)
     {
         float sigma = SigmaAt(stepIndex);
-        return 1f / MathF.Sqrt((sigma * sigma) + 1f);
+        return EulerSigmas.ScaleModelInputFactor(sigma);
     }
 
     /// <summary>

@@ -84,11 +84,7 @@ public sealed class LcmScheduler : IScheduler
     {
         int originalSteps = _config.OriginalInferenceSteps;
         int numTrain = _config.NumTrainTimesteps;
-        if (numInferenceSteps < 1)
-        {
-            throw new DiffusionException(
-                $"num_inference_steps must be at least 1, got {numInferenceSteps} ({ClassName}, '{_config.Source}').");
-        }
+        SchedulerGuards.CheckInferenceSteps(numInferenceSteps, ClassName, _config);
 
         if (numInferenceSteps > numTrain)
         {

@@ -1,8 +1,19 @@
 namespace FewStep.Diffusion.Schedulers;
 
-/// <summary>Argument checks shared by the schedulers' <c>Step</c> (programming errors, not user errors).</summary>
+/// <summary>Argument checks shared by the schedulers.</summary>
 internal static class SchedulerGuards
 {
+    /// <summary>A user error: the step count of a request.</summary>
+    public static void CheckInferenceSteps(int numInferenceSteps, string className, SchedulerConfig config)
+    {
+        if (numInferenceSteps < 1)
+        {
+            throw new DiffusionException(
+                $"num_inference_steps must be at least 1, got {numInferenceSteps} ({className}, '{config.Source}').");
+        }
+    }
+
+    /// <summary>Programming errors in <c>Step</c>: called before <c>SetTimesteps</c> or past the last step.</summary>
     public static void CheckStepIndex(int stepIndex, int numSteps, string className)
     {
         if (numSteps == 0)

@@ -45,25 +45,12 @@ public sealed class OnnxModelSession : IDisposable
         IReadOnlyCollection<string> outputNames,
         IReadOnlyCollection<OrtValue> outputs,
         OnnxRunClock? clock,
-        CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        using var runOptions = new RunOptions();
-        using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
-        var start = Stopwatch.GetTimestamp();
-        try
+        CancellationToken cancellationToken) =>
+        Timed(runOptions =>
         {
             _session.Run(runOptions, inputNames, inputs, outputNames, outputs);
-        }
-        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException($"{Component} run was cancelled.", cancellationToken);
-        }
-        finally
-        {
-            clock?.Add(start);
-        }
-    }
+            return true;
+        }, clock, cancellationToken);
 
     /// <summary>Runs with outputs allocated by ONNX Runtime (for once-per-generation calls of data-dependent shape).</summary>
     public IDisposableReadOnlyCollection<OrtValue> Run(
@@ -71,7 +58,12 @@ public sealed class OnnxModelSession : IDisposable
         IReadOnlyCollection<OrtValue> inputs,
         IReadOnlyCollection<string> outputNames,
         OnnxRunClock? clock,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        Timed(runOptions => _session.Run(runOptions, inputNames, inputs, outputNames), clock, cancellationToken);
+
+    public void Dispose() => _session.Dispose();
+
+    private T Timed<T>(Func<RunOptions, T> run, OnnxRunClock? clock, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var runOptions = new RunOptions();
@@ -79,7 +71,7 @@ public sealed class OnnxModelSession : IDisposable
         var start = Stopwatch.GetTimestamp();
         try
         {
-            return _session.Run(runOptions, inputNames, inputs, outputNames);
+            return run(runOptions);
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
         {
@@ -90,8 +82,6 @@ public sealed class OnnxModelSession : IDisposable
             clock?.Add(start);
         }
     }
-
-    public void Dispose() => _session.Dispose();
 
     private NodeMetadata Require(IReadOnlyDictionary<string, NodeMetadata> nodes, string name, string kind)
     {
