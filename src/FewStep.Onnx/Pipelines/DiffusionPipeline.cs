@@ -46,11 +46,14 @@ public sealed class DiffusionPipeline : IDisposable
     /// <summary>The folder's scheduler config, before any per-request overrides.</summary>
     public SchedulerConfig SchedulerConfig { get; }
 
+    /// <summary>Allowed and default image sizes, from the UNet and VAE configs.</summary>
+    public ModelGeometry Geometry => ModelGeometry.Of(UNet.Config, VaeDecoder.Config);
+
     /// <summary>Width and height must be multiples of this: VAE scale factor × the UNet's down-sampling.</summary>
-    public int SizeMultiple => VaeDecoder.Config.ScaleFactor * UNet.Config.LatentSizeMultiple;
+    public int SizeMultiple => Geometry.SizeMultiple;
 
     /// <summary>diffusers' default size: UNet <c>sample_size</c> × VAE scale factor.</summary>
-    public int DefaultSize => (UNet.Config.SampleSize ?? 64) * VaeDecoder.Config.ScaleFactor;
+    public int DefaultSize => Geometry.DefaultSize;
 
     public ExecutionProviderKind Provider => UNet.Session.Provider;
 

@@ -1,0 +1,36 @@
+using FewStep.Functions.Options;
+using FewStep.Functions.Orchestration;
+using FewStep.Functions.Rendering;
+using FewStep.Functions.Storage;
+using FewStep.Functions.Triggers;
+using FewStep.Functions.Validation;
+using FewStep.Onnx.Sessions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FewStep.Functions;
+
+/// <summary>The app's services, also used by the tests to build the same graph.</summary>
+public static class FewStepServices
+{
+    public static IServiceCollection AddFewStep(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<FewStepOptions>().BindConfiguration(FewStepOptions.SectionName).ValidateOnStart();
+        services.AddOptions<OnnxExecutionOptions>().BindConfiguration(OnnxExecutionOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FewStepOptions>, FewStepOptionsValidator>();
+        services.AddSingleton<IValidateOptions<OnnxExecutionOptions>, FewStepOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new OnnxSessionFactory(sp.GetRequiredService<IOptions<OnnxExecutionOptions>>().Value, sp.GetRequiredService<ILogger<OnnxSessionFactory>>()));
+        services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<IImageRenderer, PipelineImageRenderer>();
+        services.AddSingleton(_ => StorageClientFactory.Create(configuration));
+        services.AddSingleton<IImageStore, BlobImageStore>();
+        services.AddSingleton<GenerationRequestParser>();
+        services.AddSingleton<GenerationStatusReader>();
+        services.AddHttpClient(NotifyWebhookActivity.HttpClientName, (sp, client) =>
+            client.Timeout = sp.GetRequiredService<IOptions<FewStepOptions>>().Value.WebhookTimeout);
+        return services;
+    }
+}

@@ -1,0 +1,103 @@
+namespace FewStep.Functions.Options;
+
+/// <summary>The app's settings (section <c>FewStep</c>; environment variables <c>FewStep__Name</c>), validated at start-up.</summary>
+public sealed class FewStepOptions
+{
+    public const string SectionName = "FewStep";
+
+    /// <summary>Folder holding the model folders (catalog entries resolve their <c>folder</c> against it).</summary>
+    public string ModelRoot { get; set; } = string.Empty;
+
+    /// <summary>A catalog file extending the built-in one; default <c>{ModelRoot}/catalog.json</c> when that exists.</summary>
+    public string? ModelCatalogFile { get; set; }
+
+    /// <summary>Images rendered together in one UNet batch (one activity).</summary>
+    public int BatchSize { get; set; } = 4;
+
+    /// <summary>Above this many batches the fan-out goes through sub-orchestrations, keeping each history small.</summary>
+    public int SubOrchestrationThreshold { get; set; } = 64;
+
+    /// <summary>Batches per sub-orchestration on that path.</summary>
+    public int BatchesPerSubOrchestration { get; set; } = 64;
+
+    public int MaxImagesPerRequest { get; set; } = 10_000;
+
+    public int MaxPromptsPerRequest { get; set; } = 1_000;
+
+    public int MaxImagesPerPrompt { get; set; } = 10_000;
+
+    /// <summary>Characters per prompt.</summary>
+    public int MaxPromptLength { get; set; } = 2_000;
+
+    /// <summary>Largest request body in bytes; more gets 413.</summary>
+    public int MaxRequestBytes { get; set; } = 1_048_576;
+
+    /// <summary>Service-wide size caps on top of each model's own limits.</summary>
+    public int MaxWidth { get; set; } = 2048;
+
+    public int MaxHeight { get; set; } = 2048;
+
+    public string ImagesContainer { get; set; } = "images";
+
+    /// <summary>How long an image URL (read-only SAS) stays valid.</summary>
+    public TimeSpan SasLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Batches of one process rendering at once: one per GPU.</summary>
+    public int MaxConcurrentRenders { get; set; } = 1;
+
+    /// <summary>Attempts for a batch that fails transiently (storage 5xx or timeout, GPU out of memory).</summary>
+    public int RenderMaxAttempts { get; set; } = 4;
+
+    public TimeSpan RenderFirstRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    public double RenderBackoffCoefficient { get; set; } = 2.0;
+
+    public int WebhookMaxAttempts { get; set; } = 5;
+
+    public TimeSpan WebhookFirstRetryInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Problems with these settings, each naming the setting; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string setting, string rule)
+        {
+            if (!ok)
+            {
+                errors.Add($"{SectionName}:{setting} {rule}.");
+            }
+        }
+
+        Check(!string.IsNullOrWhiteSpace(ModelRoot), nameof(ModelRoot), "must name the folder holding the model folders");
+        Check(string.IsNullOrWhiteSpace(ModelRoot) || Directory.Exists(ModelRoot), nameof(ModelRoot), $"'{ModelRoot}' does not exist");
+        Check(ModelCatalogFile is null || File.Exists(ModelCatalogFile), nameof(ModelCatalogFile), $"'{ModelCatalogFile}' does not exist");
+        Check(BatchSize is >= 1 and <= 64, nameof(BatchSize), "must be 1 to 64");
+        Check(SubOrchestrationThreshold >= 1, nameof(SubOrchestrationThreshold), "must be at least 1");
+        Check(BatchesPerSubOrchestration >= 1, nameof(BatchesPerSubOrchestration), "must be at least 1");
+        Check(MaxImagesPerRequest >= 1, nameof(MaxImagesPerRequest), "must be at least 1");
+        Check(MaxPromptsPerRequest >= 1, nameof(MaxPromptsPerRequest), "must be at least 1");
+        Check(MaxImagesPerPrompt >= 1, nameof(MaxImagesPerPrompt), "must be at least 1");
+        Check(MaxPromptLength >= 1, nameof(MaxPromptLength), "must be at least 1");
+        Check(MaxRequestBytes >= 1024, nameof(MaxRequestBytes), "must be at least 1024");
+        Check(MaxWidth >= 8 && MaxHeight >= 8, $"{nameof(MaxWidth)}/{nameof(MaxHeight)}", "must be at least 8");
+        Check(IsContainerName(ImagesContainer), nameof(ImagesContainer), $"'{ImagesContainer}' is not a valid blob container name (3-63 lower-case letters, digits and dashes)");
+        Check(SasLifetime > TimeSpan.Zero && SasLifetime <= TimeSpan.FromDays(7), nameof(SasLifetime), "must be more than 0 and at most 7 days (the user-delegation SAS limit)");
+        Check(MaxConcurrentRenders >= 1, nameof(MaxConcurrentRenders), "must be at least 1");
+        Check(RenderMaxAttempts >= 1, nameof(RenderMaxAttempts), "must be at least 1");
+        Check(RenderFirstRetryInterval > TimeSpan.Zero, nameof(RenderFirstRetryInterval), "must be positive");
+        Check(RenderBackoffCoefficient >= 1, nameof(RenderBackoffCoefficient), "must be at least 1");
+        Check(WebhookMaxAttempts >= 1, nameof(WebhookMaxAttempts), "must be at least 1");
+        Check(WebhookFirstRetryInterval > TimeSpan.Zero, nameof(WebhookFirstRetryInterval), "must be positive");
+        Check(WebhookTimeout > TimeSpan.Zero, nameof(WebhookTimeout), "must be positive");
+        return errors;
+    }
+
+    public string? EffectiveCatalogFile =>
+        ModelCatalogFile ?? (File.Exists(Path.Combine(ModelRoot, "catalog.json")) ? Path.Combine(ModelRoot, "catalog.json") : null);
+
+    private static bool IsContainerName(string name) =>
+        name is { Length: >= 3 and <= 63 } && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
+        && name[0] != '-' && name[^1] != '-' && !name.Contains("--", StringComparison.Ordinal);
+}

@@ -1,0 +1,71 @@
+using FewStep.Diffusion;
+using FewStep.Diffusion.Noise;
+using FewStep.Functions.Options;
+using FewStep.Onnx.Imaging;
+using FewStep.Onnx.Pipelines;
+using Microsoft.Extensions.Options;
+
+namespace FewStep.Functions.Rendering;
+
+/// <summary>
+/// Renders with the model's shared pipeline; at most <see cref="FewStepOptions.MaxConcurrentRenders"/> batches of
+/// this process run at once (one GPU, one batch), the rest wait their turn.
+/// </summary>
+public sealed class PipelineImageRenderer : IImageRenderer, IDisposable
+{
+    private readonly ModelRegistry _models;
+    private readonly SemaphoreSlim _gpu;
+
+    public PipelineImageRenderer(ModelRegistry models, IOptions<FewStepOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _models = models;
+        _gpu = new SemaphoreSlim(options.Value.MaxConcurrentRenders, options.Value.MaxConcurrentRenders);
+    }
+
+    public async Task<IReadOnlyList<RenderedImage>> RenderAsync(RenderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (!_models.TryGetEntry(job.Model, out var entry))
+        {
+            throw new DiffusionException($"model '{job.Model}' is not in this service's catalog.");
+        }
+
+        var pipeline = _models.GetPipeline(entry);
+        var items = job.Items;
+        var request = new GenerationRequest
+        {
+            Prompts = items.Select(i => i.Prompt).ToArray(),
+            Prompts2 = items.Any(i => i.Prompt2 is not null) ? items.Select(i => i.Prompt2 ?? i.Prompt).ToArray() : null,
+            NegativePrompts = items.Any(i => i.NegativePrompt is not null) ? items.Select(i => i.NegativePrompt ?? string.Empty).ToArray() : null,
+            NegativePrompts2 = items.Any(i => i.NegativePrompt2 is not null) ? items.Select(i => i.NegativePrompt2 ?? i.NegativePrompt ?? string.Empty).ToArray() : null,
+            NumInferenceSteps = job.NumInferenceSteps,
+            GuidanceScale = job.GuidanceScale,
+            Width = job.Width,
+            Height = job.Height,
+            SchedulerOverrides = entry.SchedulerOverrides,
+        };
+
+        GenerationResult result;
+        await _gpu.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The pipeline is synchronous (ONNX Runtime blocks); keep it off the caller's thread.
+            result = await Task.Run(() => pipeline.Generate(request, new SeededNoiseSource(items.Select(i => i.Seed).ToArray()), cancellationToken: cancellationToken), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            _gpu.Release();
+        }
+
+        return result.Images.Select((image, k) =>
+        {
+            var item = items[k];
+            var parameters = new ImageParameters(item.Prompt, item.NegativePrompt, item.Seed, job.NumInferenceSteps, job.GuidanceScale, image.Width, image.Height, entry.Name);
+            return new RenderedImage(item, BinaryData.FromBytes(PngImageEncoder.Encode(image, parameters)));
+        }).ToList();
+    }
+
+    public void Dispose() => _gpu.Dispose();
+}

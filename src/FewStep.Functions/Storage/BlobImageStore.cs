@@ -1,0 +1,127 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Sas;
+using FewStep.Functions.Options;
+using Microsoft.Extensions.Options;
+
+namespace FewStep.Functions.Storage;
+
+/// <summary>
+/// <see cref="IImageStore"/> on Azure Blob Storage. Image URLs are read-only SAS for one blob: signed with the
+/// account key where the client has it (Azurite, connection strings), otherwise with a user delegation key
+/// (managed identity; no account keys anywhere).
+/// </summary>
+public sealed class BlobImageStore : IImageStore, IDisposable
+{
+    private readonly BlobServiceClient _service;
+    private readonly BlobContainerClient _container;
+    private readonly TimeSpan _sasLifetime;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _keyGate = new(1, 1);
+    private volatile bool _containerReady;
+    private UserDelegationKey? _delegationKey;
+
+    public BlobImageStore(BlobServiceClient service, IOptions<FewStepOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(options);
+        _service = service;
+        _container = service.GetBlobContainerClient(options.Value.ImagesContainer);
+        _sasLifetime = options.Value.SasLifetime;
+        _time = time;
+    }
+
+    public async Task UploadPngAsync(string blobName, BinaryData png, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        await _container.GetBlobClient(blobName).UploadAsync(png, new BlobUploadOptions
+        {
+            HttpHeaders = new BlobHttpHeaders { ContentType = "image/png" },
+            Metadata = metadata.ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task WriteJsonAsync(string blobName, BinaryData json, CancellationToken cancellationToken)
+    {
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        await _container.GetBlobClient(blobName).UploadAsync(json, new BlobUploadOptions
+        {
+            HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<StoredImage>> ListImagesAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var images = new List<StoredImage>();
+        if (!await _container.ExistsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return images;
+        }
+
+        await foreach (var blob in _container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (blob.Name.EndsWith(".png", StringComparison.Ordinal) && ImageMetadata.Parse(blob.Name, blob.Metadata) is { } image)
+            {
+                images.Add(image);
+            }
+        }
+
+        return images.OrderBy(i => i.PromptIndex).ThenBy(i => i.ImageIndex).ToList();
+    }
+
+    public async Task<IReadOnlyList<Uri>> GetReadUrisAsync(IReadOnlyList<string> blobNames, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blobNames);
+        var expiresOn = _time.GetUtcNow().Add(_sasLifetime);
+        if (_container.CanGenerateSasUri)
+        {
+            return blobNames.Select(name => _container.GetBlobClient(name).GenerateSasUri(BlobSasPermissions.Read, expiresOn)).ToList();
+        }
+
+        var key = await GetDelegationKeyAsync(expiresOn, cancellationToken).ConfigureAwait(false);
+        return blobNames.Select(name =>
+        {
+            var sas = new BlobSasBuilder(BlobSasPermissions.Read, expiresOn)
+            {
+                BlobContainerName = _container.Name,
+                BlobName = name,
+                Resource = "b",
+                StartsOn = _time.GetUtcNow().AddMinutes(-5),
+            };
+            return new BlobUriBuilder(_container.GetBlobClient(name).Uri) { Sas = sas.ToSasQueryParameters(key, _service.AccountName) }.ToUri();
+        }).ToList();
+    }
+
+    // One user delegation key serves many URLs; a new one is fetched when it would expire before the SAS.
+    private async Task<UserDelegationKey> GetDelegationKeyAsync(DateTimeOffset expiresOn, CancellationToken cancellationToken)
+    {
+        await _keyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_delegationKey is null || _delegationKey.SignedExpiresOn < expiresOn)
+            {
+                var now = _time.GetUtcNow();
+                // A key may live 7 days at most; asking for twice the SAS lifetime lets it serve many requests.
+                var keyExpiry = expiresOn.Add(_sasLifetime) < now.AddDays(7) ? expiresOn.Add(_sasLifetime) : now.AddDays(7);
+                _delegationKey = (await _service.GetUserDelegationKeyAsync(now.AddMinutes(-5), keyExpiry, cancellationToken).ConfigureAwait(false)).Value;
+            }
+
+            return _delegationKey;
+        }
+        finally
+        {
+            _keyGate.Release();
+        }
+    }
+
+    public void Dispose() => _keyGate.Dispose();
+
+    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
+    {
+        if (!_containerReady)
+        {
+            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            _containerReady = true;
+        }
+    }
+}

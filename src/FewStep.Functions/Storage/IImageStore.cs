@@ -1,0 +1,17 @@
+namespace FewStep.Functions.Storage;
+
+/// <summary>Where images and manifests go: the images container of the app's storage account.</summary>
+public interface IImageStore
+{
+    /// <summary>Uploads (or overwrites: a retried batch writes the same names) one PNG with its metadata.</summary>
+    Task UploadPngAsync(string blobName, BinaryData png, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken);
+
+    /// <summary>Writes a JSON document (manifest, error report).</summary>
+    Task WriteJsonAsync(string blobName, BinaryData json, CancellationToken cancellationToken);
+
+    /// <summary>The PNGs under <paramref name="prefix"/>, ordered by prompt then image index.</summary>
+    Task<IReadOnlyList<StoredImage>> ListImagesAsync(string prefix, CancellationToken cancellationToken);
+
+    /// <summary>Read-only URLs (SAS) for these blobs, valid for the configured lifetime.</summary>
+    Task<IReadOnlyList<Uri>> GetReadUrisAsync(IReadOnlyList<string> blobNames, CancellationToken cancellationToken);
+}

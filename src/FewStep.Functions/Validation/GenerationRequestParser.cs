@@ -1,0 +1,405 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using FewStep.Diffusion;
+using FewStep.Diffusion.Catalog;
+using FewStep.Diffusion.Configuration;
+using FewStep.Functions.Contracts;
+using FewStep.Functions.Options;
+using FewStep.Functions.Rendering;
+using Microsoft.Extensions.Options;
+
+namespace FewStep.Functions.Validation;
+
+/// <summary>
+/// Turns a request body (the <c>POST /api/generations</c> schema, also one line of a batch job) into a
+/// <see cref="GenerationSpec"/>: every field checked and named in the errors, missing ones taken from the model's
+/// catalog entry and folder configs. Strict on purpose: an unknown field is an error, not silently ignored.
+/// </summary>
+public sealed class GenerationRequestParser
+{
+    public static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "model", "prompt", "prompts", "prompt_2", "negative_prompt", "negative_prompt_2", "num_inference_steps",
+        "guidance_scale", "width", "height", "seed", "num_images_per_prompt", "webhook_url",
+    };
+
+    private readonly ModelRegistry _models;
+    private readonly FewStepOptions _options;
+
+    public GenerationRequestParser(ModelRegistry models, IOptions<FewStepOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _models = models;
+        _options = options.Value;
+    }
+
+    /// <summary>Validates <paramref name="body"/>; <paramref name="randomSeed"/> supplies the seed when none is given.</summary>
+    public ParseResult Parse(JsonElement body, Func<long> randomSeed)
+    {
+        ArgumentNullException.ThrowIfNull(randomSeed);
+        var errors = new ValidationErrors();
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("body", $"must be a JSON object, not {Describe(body)}.");
+            return new ParseResult(null, errors);
+        }
+
+        foreach (var property in body.EnumerateObject())
+        {
+            if (!Fields.Contains(property.Name))
+            {
+                errors.Add(property.Name, $"is not a field of a generation request (fields: {string.Join(", ", Fields)}).");
+            }
+        }
+
+        var model = ReadModel(body, errors, out var unavailable);
+        var prompts = ReadPrompts(body, errors);
+        var count = prompts?.Count ?? 0;
+        var prompts2 = ReadTexts(body, "prompt_2", count, errors, allowEmpty: false);
+        var negatives = ReadTexts(body, "negative_prompt", count, errors, allowEmpty: true);
+        var negatives2 = ReadTexts(body, "negative_prompt_2", count, errors, allowEmpty: true);
+        var webhook = ReadWebhook(body, errors);
+        var seed = ReadSeed(body, errors);
+        var imagesPerPrompt = ReadInt(body, "num_images_per_prompt", errors) ?? 1;
+        if (!errors.Has("num_images_per_prompt") && (imagesPerPrompt < 1 || imagesPerPrompt > _options.MaxImagesPerPrompt))
+        {
+            errors.Add("num_images_per_prompt", $"must be 1 to {_options.MaxImagesPerPrompt}, not {imagesPerPrompt}.");
+        }
+
+        if (prompts is not null && !errors.Has("num_images_per_prompt") && (long)count * imagesPerPrompt > _options.MaxImagesPerRequest)
+        {
+            errors.Add("num_images_per_prompt", $"{count} prompts × {imagesPerPrompt} images is more than the {_options.MaxImagesPerRequest} images a request may make.");
+        }
+
+        int steps = 0, width = 0, height = 0;
+        float guidance = 0;
+        if (model is not null)
+        {
+            var entry = model.Entry;
+            steps = ReadInt(body, "num_inference_steps", errors) ?? entry.Steps;
+            if (!errors.Has("num_inference_steps") && (steps < entry.MinSteps || steps > entry.MaxSteps))
+            {
+                errors.Add("num_inference_steps", entry.MinSteps == entry.MaxSteps
+                    ? $"model '{entry.Name}' runs exactly {entry.MinSteps} step(s), not {steps}."
+                    : $"model '{entry.Name}' takes {entry.MinSteps} to {entry.MaxSteps} steps, not {steps}.");
+            }
+
+            guidance = ReadFloat(body, "guidance_scale", errors) ?? entry.GuidanceScale;
+            if (!errors.Has("guidance_scale") && (guidance < 0 || guidance > entry.MaxGuidanceScale))
+            {
+                errors.Add("guidance_scale", $"must be 0 to {entry.MaxGuidanceScale.ToString(CultureInfo.InvariantCulture)} for model '{entry.Name}', not {guidance.ToString(CultureInfo.InvariantCulture)}.");
+            }
+
+            width = ReadSide(body, "width", entry.Width ?? model.Geometry.DefaultSize, Math.Min(entry.MaxWidth, _options.MaxWidth), model, errors);
+            height = ReadSide(body, "height", entry.Height ?? model.Geometry.DefaultSize, Math.Min(entry.MaxHeight, _options.MaxHeight), model, errors);
+            CheckFamily(model, prompts2, negatives, negatives2, errors);
+        }
+
+        if (!errors.IsEmpty || model is null || prompts is null)
+        {
+            return new ParseResult(null, errors, unavailable);
+        }
+
+        return new ParseResult(
+            new GenerationSpec
+            {
+                Model = model.Entry.Name,
+                Prompts = prompts,
+                Prompts2 = prompts2,
+                NegativePrompts = negatives,
+                NegativePrompts2 = negatives2,
+                NumInferenceSteps = steps,
+                GuidanceScale = guidance,
+                Width = width,
+                Height = height,
+                Seed = seed ?? (randomSeed() & long.MaxValue),
+                SeedWasGiven = seed is not null,
+                NumImagesPerPrompt = imagesPerPrompt,
+                WebhookUrl = webhook,
+            },
+            errors);
+    }
+
+    private ModelInfo? ReadModel(JsonElement body, ValidationErrors errors, out bool unavailable)
+    {
+        unavailable = false;
+        if (!body.TryGetProperty("model", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            errors.Add("model", $"is required: one of {string.Join(", ", _models.Catalog.Entries.Select(e => e.Name).Order(StringComparer.Ordinal))}.");
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add("model", $"must be a string, not {Describe(value)}.");
+            return null;
+        }
+
+        var name = value.GetString()!;
+        if (!_models.TryGetEntry(name, out var entry))
+        {
+            errors.Add("model", $"'{name}' is not a known model (known: {string.Join(", ", _models.Catalog.Entries.Select(e => e.Name).Order(StringComparer.Ordinal))}).");
+            return null;
+        }
+
+        try
+        {
+            return _models.Describe(entry);
+        }
+        catch (DiffusionException e)
+        {
+            unavailable = true;
+            errors.Add("model", $"'{name}' is not installed on this service: {e.Message}");
+            return null;
+        }
+    }
+
+    private List<string>? ReadPrompts(JsonElement body, ValidationErrors errors)
+    {
+        var hasOne = body.TryGetProperty("prompt", out var one) && one.ValueKind != JsonValueKind.Null;
+        var hasMany = body.TryGetProperty("prompts", out var many) && many.ValueKind != JsonValueKind.Null;
+        if (hasOne == hasMany)
+        {
+            errors.Add(hasOne ? "prompts" : "prompt", hasOne ? "give either prompt or prompts, not both." : "is required (or prompts, a list of prompts).");
+            return null;
+        }
+
+        var field = hasOne ? "prompt" : "prompts";
+        var texts = hasOne ? ReadTextOrList(one, field, errors) : ReadList(many, field, errors);
+        if (texts is null)
+        {
+            return null;
+        }
+
+        if (texts.Count == 0)
+        {
+            errors.Add(field, "must hold at least one prompt.");
+            return null;
+        }
+
+        if (texts.Count > _options.MaxPromptsPerRequest)
+        {
+            errors.Add(field, $"holds {texts.Count} prompts; a request may hold at most {_options.MaxPromptsPerRequest}.");
+            return null;
+        }
+
+        var ok = true;
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var name = hasOne ? field : $"{field}[{i}]";
+            ok &= CheckText(texts[i], name, errors, allowEmpty: false);
+        }
+
+        return ok ? texts : null;
+    }
+
+    // prompt_2 / negative_prompt(_2): a string (used for every prompt) or a list with one entry per prompt.
+    private List<string>? ReadTexts(JsonElement body, string field, int promptCount, ValidationErrors errors, bool allowEmpty)
+    {
+        if (!body.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var texts = ReadTextOrList(value, field, errors);
+        if (texts is null)
+        {
+            return null;
+        }
+
+        var ok = true;
+        for (var i = 0; i < texts.Count; i++)
+        {
+            ok &= CheckText(texts[i], value.ValueKind == JsonValueKind.Array ? $"{field}[{i}]" : field, errors, allowEmpty);
+        }
+
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            return ok && promptCount > 0 ? Enumerable.Repeat(texts[0], promptCount).ToList() : null;
+        }
+
+        if (promptCount > 0 && texts.Count != promptCount && texts.Count != 1)
+        {
+            errors.Add(field, $"has {texts.Count} entries but there are {promptCount} prompts (give one, or one per prompt).");
+            return null;
+        }
+
+        return ok && promptCount > 0 ? (texts.Count == 1 ? Enumerable.Repeat(texts[0], promptCount).ToList() : texts) : null;
+    }
+
+    private static List<string>? ReadTextOrList(JsonElement value, string field, ValidationErrors errors) =>
+        value.ValueKind == JsonValueKind.String ? [value.GetString()!] : ReadList(value, field, errors);
+
+    private static List<string>? ReadList(JsonElement value, string field, ValidationErrors errors)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add(field, $"must be a string or a list of strings, not {Describe(value)}.");
+            return null;
+        }
+
+        var texts = new List<string>();
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                errors.Add($"{field}[{i}]", $"must be a string, not {Describe(item)}.");
+                return null;
+            }
+
+            texts.Add(item.GetString()!);
+            i++;
+        }
+
+        return texts;
+    }
+
+    private bool CheckText(string text, string field, ValidationErrors errors, bool allowEmpty)
+    {
+        if (!allowEmpty && string.IsNullOrWhiteSpace(text))
+        {
+            errors.Add(field, "is empty: describe the image to generate.");
+            return false;
+        }
+
+        if (text.Length > _options.MaxPromptLength)
+        {
+            errors.Add(field, $"is {text.Length} characters long; at most {_options.MaxPromptLength} are accepted.");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static void CheckFamily(ModelInfo model, List<string>? prompts2, List<string>? negatives, List<string>? negatives2, ValidationErrors errors)
+    {
+        if (model.Family != PipelineFamily.StableDiffusionXL)
+        {
+            if (prompts2 is not null)
+            {
+                errors.Add("prompt_2", $"is for SDXL models; '{model.Entry.Name}' has one text encoder.");
+            }
+
+            if (negatives2 is not null)
+            {
+                errors.Add("negative_prompt_2", $"is for SDXL models; '{model.Entry.Name}' has one text encoder.");
+            }
+        }
+
+        if (model.Family == PipelineFamily.LatentConsistency && negatives is not null)
+        {
+            errors.Add("negative_prompt", $"'{model.Entry.Name}' is a latent consistency model, which takes no negative prompt.");
+        }
+    }
+
+    private static int ReadSide(JsonElement body, string field, int fallback, int max, ModelInfo model, ValidationErrors errors)
+    {
+        var value = ReadInt(body, field, errors) ?? fallback;
+        if (errors.Has(field))
+        {
+            return 0;
+        }
+
+        var multiple = Math.Max(8, model.Geometry.SizeMultiple);
+        if (value % 8 != 0 || value % multiple != 0)
+        {
+            errors.Add(field, $"must be a multiple of {multiple} for model '{model.Entry.Name}', not {value}.");
+        }
+        else if (value < multiple || value > max)
+        {
+            errors.Add(field, $"must be {multiple} to {max} for model '{model.Entry.Name}', not {value}.");
+        }
+
+        return value;
+    }
+
+    private static long? ReadSeed(JsonElement body, ValidationErrors errors)
+    {
+        if (!body.TryGetProperty("seed", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seed) && seed >= 0)
+        {
+            return seed;
+        }
+
+        errors.Add("seed", $"must be an integer from 0 to {long.MaxValue} (a 64-bit signed integer), not {value.GetRawText()}.");
+        return null;
+    }
+
+    private static int? ReadInt(JsonElement body, string field, ValidationErrors errors)
+    {
+        if (!body.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number))
+        {
+            return number;
+        }
+
+        errors.Add(field, $"must be a whole number, not {value.GetRawText()}.");
+        return null;
+    }
+
+    private static float? ReadFloat(JsonElement body, string field, ValidationErrors errors)
+    {
+        if (!body.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && double.IsFinite(number) && Math.Abs(number) <= float.MaxValue)
+        {
+            return (float)number;
+        }
+
+        errors.Add(field, $"must be a number, not {value.GetRawText()}.");
+        return null;
+    }
+
+    private static string? ReadWebhook(JsonElement body, ValidationErrors errors)
+    {
+        if (!body.TryGetProperty("webhook_url", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String || !Uri.TryCreate(value.GetString(), UriKind.Absolute, out var uri))
+        {
+            errors.Add("webhook_url", "must be an absolute https URL.");
+            return null;
+        }
+
+        var loopback = uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip));
+        if (uri.Scheme != Uri.UriSchemeHttps && !(uri.Scheme == Uri.UriSchemeHttp && loopback))
+        {
+            errors.Add("webhook_url", $"must use https (plain http only to a loopback address, for local testing), not '{uri.Scheme}://{uri.Host}'.");
+            return null;
+        }
+
+        if (!string.IsNullOrEmpty(uri.UserInfo))
+        {
+            errors.Add("webhook_url", "must not carry credentials in the URL.");
+            return null;
+        }
+
+        return uri.AbsoluteUri;
+    }
+
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "a list",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
+}
