@@ -19,6 +19,6 @@ public static class GenerationErrors
             root = root.InnerFailure;
         }
 
-        return new GenerationError(failure.IsCausedBy<DiffusionException>() ? InvalidRequest : RenderFailed, root.ErrorMessage);
+        return new GenerationError(root.IsCausedBy<DiffusionException>() ? InvalidRequest : RenderFailed, root.ErrorMessage);
     }
 }
