@@ -7,6 +7,8 @@ using FewStep.Onnx.Sessions;
 namespace FewStep.Benchmarks;
 
 /// <summary>
+/// Two benchmarks. <c>orchestration [--images N] [--batch B] [--runs R]</c>: the durable orchestration with a
+/// no-op renderer. Otherwise the pipeline:
 /// <c>dotnet run -c Release --project tests/FewStep.Benchmarks -- --model PATH [--steps N] [--size WxH]
 /// [--batch 1,4] [--runs R] [--warmup W] [--guidance G] [--provider cpu|cuda] [--device N] [--json]</c>.
 /// A program that reports figures, not a timed test.
@@ -16,8 +18,33 @@ internal static class Program
     private const string Usage =
         "usage: FewStep.Benchmarks --model PATH [--steps N] [--size WxH] [--batch 1,4] [--runs R] [--warmup W] [--guidance G] [--provider cpu|cuda] [--device N] [--json]";
 
+    private static int RunOrchestration(string[] args)
+    {
+        int images = 1000, batch = 4, runs = 3;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            switch (args[i])
+            {
+                case "--images": images = value; break;
+                case "--batch": batch = value; break;
+                case "--runs": runs = value; break;
+                default:
+                    Console.Error.WriteLine("usage: FewStep.Benchmarks orchestration [--images N] [--batch B] [--runs R]");
+                    return 2;
+            }
+        }
+
+        return OrchestrationBenchmark.RunAsync(images, batch, runs).GetAwaiter().GetResult();
+    }
+
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "orchestration")
+        {
+            return RunOrchestration(args[1..]);
+        }
+
         string? model = null;
         var settings = new BenchmarkSettings();
         var options = new OnnxExecutionOptions();
