@@ -1,0 +1,89 @@
+using FewStep.Cli.Commands;
+using FewStep.Cli.Infrastructure;
+using FewStep.Diffusion;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace FewStep.Cli;
+
+/// <summary>
+/// The <c>fewstep</c> commands and their exit codes: 0 success, 1 a runtime failure (one line on the console),
+/// 2 wrong arguments (the message and the command's usage), 130 canceled (Ctrl+C).
+/// </summary>
+public static class CliApp
+{
+    public const int Success = 0;
+    public const int RuntimeError = 1;
+    public const int UsageError = 2;
+    public const int Canceled = 130;
+
+    public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(context);
+        var app = Create(context);
+        try
+        {
+            return await app.RunAsync(args, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CommandAppException e)
+        {
+            return await UsageAsync(context, args, e.Message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UsageException e)
+        {
+            return await UsageAsync(context, args, e.Message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            context.Console.MarkupLine("[yellow]canceled[/]");
+            return Canceled;
+        }
+        catch (Exception e) when (IsRuntimeFailure(e))
+        {
+            context.Console.MarkupLineInterpolated($"[red]error:[/] {OneLine(e.Message)}");
+            return RuntimeError;
+        }
+    }
+
+    private static bool IsRuntimeFailure(Exception e) =>
+        e is CliException or DiffusionException or HttpRequestException or IOException or UnauthorizedAccessException
+            or System.Text.Json.JsonException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or TimeoutException or InvalidOperationException;
+
+    private static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
+
+    private static async Task<int> UsageAsync(CliContext context, string[] args, string message, CancellationToken cancellationToken)
+    {
+        context.Console.MarkupLineInterpolated($"[red]error:[/] {OneLine(message)}");
+        context.Console.WriteLine();
+        var commandPath = args.TakeWhile(a => !a.StartsWith('-')).Take(args.FirstOrDefault() == "models" ? 2 : 1)
+            .Where(a => a is "generate" or "models" or "list" or "pull" or "bench" or "submit").ToArray();
+        try
+        {
+            await Create(context).RunAsync([.. commandPath, "--help"], cancellationToken).ConfigureAwait(false);
+        }
+        catch (CommandAppException)
+        {
+            await Create(context).RunAsync(["--help"], cancellationToken).ConfigureAwait(false);
+        }
+
+        return UsageError;
+    }
+
+    private static CommandApp Create(CliContext context)
+    {
+        var registrar = new TypeRegistrar();
+        registrar.RegisterInstance(typeof(CliContext), context);
+        var app = new CommandApp(registrar);
+        app.Configure(config =>
+        {
+            config.SetApplicationName("fewstep");
+            config.ConfigureConsole(context.Console);
+            config.PropagateExceptions();
+            config.AddCommand<GenerateCommand>("generate")
+                .WithDescription("Generate images locally with a few-step model.")
+                .WithExample("generate", "\"a red fox in the snow\"", "--model", "sdxl-turbo", "--count", "4", "--seed", "42");
+        });
+        return app;
+    }
+}
