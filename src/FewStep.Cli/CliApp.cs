@@ -83,6 +83,21 @@ public static class CliApp
             config.AddCommand<GenerateCommand>("generate")
                 .WithDescription("Generate images locally with a few-step model.")
                 .WithExample("generate", "\"a red fox in the snow\"", "--model", "sdxl-turbo", "--count", "4", "--seed", "42");
+            config.AddBranch("models", models =>
+            {
+                models.SetDescription("List and download models.");
+                models.AddCommand<ModelsListCommand>("list").WithDescription("Local models and catalog entries with their recommended settings.");
+                models.AddCommand<ModelsPullCommand>("pull")
+                    .WithDescription("Download an ONNX export from the Hugging Face Hub (resumable, sha256-verified).")
+                    .WithExample("models", "pull", "sdxl-turbo")
+                    .WithExample("models", "pull", "SimianLuo/LCM_Dreamshaper_v7@main", "--dest", "./models/lcm");
+            });
+            config.AddCommand<BenchCommand>("bench")
+                .WithDescription("Benchmark the pipeline: per-stage medians, images/s, overhead ratio.")
+                .WithExample("bench", "--model", "sd-turbo", "--steps", "1", "--size", "512x512", "--batch", "1,4", "--runs", "10", "--json");
+            config.AddCommand<SubmitCommand>("submit")
+                .WithDescription("Submit a job to a running FewStep Functions app and download the images.")
+                .WithExample("submit", "job.json", "--endpoint", "https://myapp.azurewebsites.net", "--key", "KEY");
         });
         return app;
     }
