@@ -36,12 +36,12 @@ public static class CliApp
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            context.Console.MarkupLine("[yellow]canceled[/]");
+            await context.Error.WriteLineAsync("canceled").ConfigureAwait(false);
             return Canceled;
         }
         catch (Exception e) when (IsRuntimeFailure(e))
         {
-            context.Console.MarkupLineInterpolated($"[red]error:[/] {OneLine(e.Message)}");
+            await context.Error.WriteLineAsync($"error: {OneLine(e.Message)}").ConfigureAwait(false);
             return RuntimeError;
         }
     }
@@ -54,8 +54,7 @@ public static class CliApp
 
     private static async Task<int> UsageAsync(CliContext context, string[] args, string message, CancellationToken cancellationToken)
     {
-        context.Console.MarkupLineInterpolated($"[red]error:[/] {OneLine(message)}");
-        context.Console.WriteLine();
+        await context.Error.WriteLineAsync($"error: {OneLine(message)}").ConfigureAwait(false);
         var commandPath = args.TakeWhile(a => !a.StartsWith('-')).Take(args.FirstOrDefault() == "models" ? 2 : 1)
             .Where(a => a is "generate" or "models" or "list" or "pull" or "bench" or "submit").ToArray();
         try

@@ -28,6 +28,7 @@ var context = new CliContext
 {
     Console = AnsiConsole.Console,
     Out = Console.Out,
+    Error = Console.Error,
     HubHttp = hubHttp,
     ApiHttp = apiHttp,
 };

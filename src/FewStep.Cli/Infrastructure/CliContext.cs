@@ -13,6 +13,9 @@ public sealed class CliContext
     /// <summary>Progress, tables, messages.</summary>
     public required IAnsiConsole Console { get; init; }
 
+    /// <summary>Error lines (one per failure), unwrapped.</summary>
+    public required TextWriter Error { get; init; }
+
     /// <summary>Machine-readable output (PNG paths, JSON), unwrapped.</summary>
     public required TextWriter Out { get; init; }
 
