@@ -79,6 +79,7 @@ public static class CliApp
             config.SetApplicationName("fewstep");
             config.ConfigureConsole(context.Console);
             config.PropagateExceptions();
+            config.Settings.StrictParsing = true;
             config.AddCommand<GenerateCommand>("generate")
                 .WithDescription("Generate images locally with a few-step model.")
                 .WithExample("generate", "\"a red fox in the snow\"", "--model", "sdxl-turbo", "--count", "4", "--seed", "42");

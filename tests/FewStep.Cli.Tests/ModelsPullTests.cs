@@ -87,7 +87,7 @@ public sealed class ModelsPullTests : IDisposable
         Assert.Contains("Checksum mismatch for unet/model.onnx", result.Error, StringComparison.Ordinal);
         Assert.Single(result.ErrorLines);
         // Nothing that looks like the graph: no model.onnx, no temporary of it (config.json came before it, verified).
-        Assert.Equal(["config.json"], Directory.EnumerateFiles(Path.Combine(Dest, "unet")).Select(Path.GetFileName).ToArray());
+        Assert.Equal(new[] { "config.json" }, Directory.EnumerateFiles(Path.Combine(Dest, "unet")).Select(f => Path.GetFileName(f)).ToArray());
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace FewStep.Cli.Commands;
 public sealed class ModelsPullSettings : ModelRootSettings
 {
     [CommandArgument(0, "<MODEL>")]
-    [Description("Catalog name, or a Hub repository ORG/REPO[@REVISION] holding an ONNX export (optimum layout).")]
+    [Description("Catalog name, or a Hub repository ORG/REPO[[@REVISION]] holding an ONNX export (optimum layout).")]
     public string Model { get; set; } = string.Empty;
 
     [CommandOption("--dest <DIR>")]

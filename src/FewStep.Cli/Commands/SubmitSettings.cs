@@ -7,7 +7,7 @@ namespace FewStep.Cli.Commands;
 public sealed class SubmitSettings : CommandSettings
 {
     [CommandArgument(0, "<JOB>")]
-    [Description("JOB.json (one request or {\"requests\": [...]}) or JOB.jsonl (one request per line).")]
+    [Description("JOB.json (one request or {\"requests\": [[...]]}) or JOB.jsonl (one request per line).")]
     public string Job { get; set; } = string.Empty;
 
     [CommandOption("--endpoint <URL>")]
