@@ -1,0 +1,90 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using FewStep.Cli.Infrastructure;
+
+namespace FewStep.Cli.Commands;
+
+public sealed class GenerateSettings : ModelRootSettings
+{
+    [CommandArgument(0, "<PROMPT>")]
+    [Description("What to draw.")]
+    public string Prompt { get; set; } = string.Empty;
+
+    [CommandOption("-m|--model <MODEL>")]
+    [Description("Catalog name (pulled when missing) or model folder. Default: sd-turbo.")]
+    public string Model { get; set; } = "sd-turbo";
+
+    [CommandOption("--steps <N>")]
+    [Description("Denoising steps (default: the catalog's recommendation; 1 for a folder).")]
+    public int? Steps { get; set; }
+
+    [CommandOption("--guidance <G>")]
+    [Description("Guidance scale (default: the catalog's recommendation; 0 for a folder).")]
+    public float? Guidance { get; set; }
+
+    [CommandOption("--size <WxH>")]
+    [Description("Image size, e.g. 512x512 (default: the catalog's, else the model's own).")]
+    public string? Size { get; set; }
+
+    [CommandOption("--seed <S>")]
+    [Description("Seed of the first image; image k gets S+k (default: random, printed).")]
+    public long? Seed { get; set; }
+
+    [CommandOption("-n|--count <N>")]
+    [Description("Number of images (a contact sheet is written when more than one).")]
+    [DefaultValue(1)]
+    public int Count { get; set; } = 1;
+
+    [CommandOption("--negative <TEXT>")]
+    [Description("Negative prompt.")]
+    public string? Negative { get; set; }
+
+    [CommandOption("-o|--out <DIR>")]
+    [Description("Output folder (default: current folder).")]
+    public string? Out { get; set; }
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("cpu or cuda (falls back to CPU with a warning when CUDA is unusable).")]
+    [DefaultValue("cpu")]
+    public string Device { get; set; } = "cpu";
+
+    internal int? Width { get; private set; }
+
+    internal int? Height { get; private set; }
+
+    public override ValidationResult Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Prompt))
+        {
+            return ValidationResult.Error("The prompt is empty.");
+        }
+
+        if (Steps is < 1)
+        {
+            return ValidationResult.Error("--steps must be at least 1.");
+        }
+
+        if (Guidance is { } g && (!float.IsFinite(g) || g < 0))
+        {
+            return ValidationResult.Error("--guidance must be a number ≥ 0.");
+        }
+
+        if (Count is < 1 or > 256)
+        {
+            return ValidationResult.Error("--count must be between 1 and 256.");
+        }
+
+        if (Size is not null)
+        {
+            if (!SizeOption.TryParse(Size, out var width, out var height))
+            {
+                return ValidationResult.Error($"--size takes WIDTHxHEIGHT, e.g. 512x512, not '{Size}'.");
+            }
+
+            (Width, Height) = (width, height);
+        }
+
+        return DeviceOption.TryParse(Device, out _) ? ValidationResult.Success() : ValidationResult.Error($"--device must be cpu or cuda, not '{Device}'.");
+    }
+}

@@ -1,0 +1,13 @@
+namespace FewStep.Cli.Hub;
+
+/// <summary>Hears about each file of a model download, for progress bars.</summary>
+public interface IDownloadObserver
+{
+    /// <summary>A file starts (<paramref name="resumedFrom"/> bytes already on disk from an earlier run).</summary>
+    void OnFileStarted(string path, long? size, long resumedFrom);
+
+    void OnFileProgress(string path, long bytes);
+
+    /// <summary>The file is in place (verified), or was already there (<paramref name="skipped"/>).</summary>
+    void OnFileCompleted(string path, bool skipped);
+}

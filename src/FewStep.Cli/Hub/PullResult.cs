@@ -1,0 +1,4 @@
+namespace FewStep.Cli.Hub;
+
+/// <summary>What a model download did: files fetched, files already in place, bytes transferred.</summary>
+public sealed record PullResult(string Destination, IReadOnlyList<string> Downloaded, IReadOnlyList<string> AlreadyPresent, long BytesTransferred);

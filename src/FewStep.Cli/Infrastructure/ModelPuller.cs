@@ -1,0 +1,58 @@
+using FewStep.Cli.Hub;
+using Spectre.Console;
+
+namespace FewStep.Cli.Infrastructure;
+
+/// <summary>Runs a model download with progress bars and a one-line summary.</summary>
+internal static class ModelPuller
+{
+    public static async Task<PullResult> PullAsync(CliContext context, HubModelReference model, string destination, CancellationToken cancellationToken)
+    {
+        var downloader = new ModelDownloader(new HubClient(context.HubHttp, context.HubOptions()));
+        context.Console.MarkupLineInterpolated($"Pulling [bold]{model.ToString()}[/] into {destination}");
+        var result = await context.Console.Progress()
+            .AutoClear(false)
+            .Columns(
+                new TaskDescriptionColumn(),
+                new ProgressBarColumn(),
+                new PercentageColumn(),
+                new DownloadedColumn(),
+                new TransferSpeedColumn(),
+                new RemainingTimeColumn())
+            .StartAsync(ctx => downloader.PullAsync(model, destination, new SpectreDownloadObserver(ctx), cancellationToken))
+            .ConfigureAwait(false);
+        context.Console.MarkupLineInterpolated(
+            $"{result.Downloaded.Count} file(s) downloaded ({FormatBytes(result.BytesTransferred)}), {result.AlreadyPresent.Count} already present.");
+        return result;
+    }
+
+    public static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):F2} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):F1} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:F1} KiB",
+        _ => $"{bytes} B",
+    };
+
+    /// <summary>Makes sure a resolved model is on disk: pulls a catalog model that is not; errors say how to get it otherwise.</summary>
+    public static async Task EnsureOnDiskAsync(CliContext context, ResolvedModel model, CancellationToken cancellationToken)
+    {
+        if (ModelStore.IsModelFolder(model.Folder))
+        {
+            return;
+        }
+
+        if (model.Entry?.HubRepo is not { Length: > 0 } repo)
+        {
+            throw new CliException(
+                $"Model '{model.Name}' is not at {model.Folder} and the catalog names no hub_repo to pull it from; " +
+                "export it with 'optimum-cli export onnx --model <diffusers repo> <folder>' and pass --model <folder>.");
+        }
+
+        var reference = HubModelReference.Parse(repo, model.Entry.HubSubfolder) with
+        {
+            Revision = model.Entry.HubRevision ?? HubModelReference.DefaultRevision,
+        };
+        await PullAsync(context, reference, model.Folder, cancellationToken).ConfigureAwait(false);
+    }
+}
