@@ -13,12 +13,20 @@ public static class GenerationErrors
     public static GenerationError From(TaskFailureDetails failure)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        var root = failure;
+        // The cause is the first failure that is not a durable task wrapper: an orchestration failed by an activity
+        // (or by a sub-orchestration) records TaskFailedException outside and the activity's exception inside.
+        var cause = failure;
+        while (cause.InnerFailure is not null && cause.IsCausedBy<TaskFailedException>())
+        {
+            cause = cause.InnerFailure;
+        }
+
+        var root = cause;
         while (root.InnerFailure is not null)
         {
             root = root.InnerFailure;
         }
 
-        return new GenerationError(root.IsCausedBy<DiffusionException>() ? InvalidRequest : RenderFailed, root.ErrorMessage);
+        return new GenerationError(cause.IsCausedBy<DiffusionException>() ? InvalidRequest : RenderFailed, root.ErrorMessage);
     }
 }

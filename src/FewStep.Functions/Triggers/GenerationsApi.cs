@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using FewStep.Functions.Contracts;
 using FewStep.Functions.Options;
 using FewStep.Functions.Orchestration;
@@ -70,6 +71,12 @@ public sealed partial class GenerationsApi
         {
             return await HttpResponses.ProblemAsync(request, HttpStatusCode.RequestEntityTooLarge, "The request body is too large.",
                 $"A generation request may be at most {_options.MaxRequestBytes} bytes.", cancellationToken).ConfigureAwait(false);
+        }
+
+        // JsonDocument does not check the UTF-8 inside strings; reading such a string later throws (a 500).
+        if (!Utf8.IsValid(body))
+        {
+            return await Invalid(request, "body", "is not valid UTF-8.", cancellationToken).ConfigureAwait(false);
         }
 
         JsonDocument document;
@@ -210,11 +217,13 @@ public sealed partial class GenerationsApi
 
     private static async Task<HttpResponseData> Accepted(HttpRequestData request, DurableTaskClient client, string id, long seed, CancellationToken cancellationToken)
     {
-        var management = JsonSerializer.SerializeToElement(client.CreateHttpManagementPayload(id, request));
-        string Url(string name) => management.TryGetProperty(name, out var value) ? value.GetString() ?? string.Empty : string.Empty;
+        // Read the payload's properties: a System.Text.Json copy of it does not carry the camelCase names
+        // (statusQueryGetUri...), so looking them up there found nothing and the 202 had empty management URLs.
+        var management = client.CreateHttpManagementPayload(id, request);
         var statusUrl = StatusUrl(request, id);
         var response = await HttpResponses.JsonAsync(request, HttpStatusCode.Accepted,
-            new GenerationAccepted(id, statusUrl, Url("statusQueryGetUri"), Url("terminatePostUri"), Url("purgeHistoryDeleteUri"), seed),
+            new GenerationAccepted(id, statusUrl, management.StatusQueryGetUri ?? string.Empty, management.TerminatePostUri ?? string.Empty,
+                management.PurgeHistoryDeleteUri ?? string.Empty, seed),
             cancellationToken).ConfigureAwait(false);
         response.Headers.Add("Location", statusUrl);
         response.Headers.Add("Retry-After", "2");
