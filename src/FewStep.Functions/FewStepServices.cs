@@ -17,8 +17,11 @@ public static class FewStepServices
 {
     public static IServiceCollection AddFewStep(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<FewStepOptions>().BindConfiguration(FewStepOptions.SectionName).ValidateOnStart();
-        services.AddOptions<OnnxExecutionOptions>().BindConfiguration(OnnxExecutionOptions.SectionName).ValidateOnStart();
+        ArgumentNullException.ThrowIfNull(configuration);
+        // Bound to the configuration given (not the one in the container), so options and storage read the same
+        // settings, and a graph built outside the Functions host (tests, tools) needs no IConfiguration service.
+        services.AddOptions<FewStepOptions>().Bind(configuration.GetSection(FewStepOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<OnnxExecutionOptions>().Bind(configuration.GetSection(OnnxExecutionOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<FewStepOptions>, FewStepOptionsValidator>();
         services.AddSingleton<IValidateOptions<OnnxExecutionOptions>, FewStepOptionsValidator>();
         services.AddSingleton(TimeProvider.System);

@@ -52,13 +52,16 @@ public sealed class BlobImageStore : IImageStore, IDisposable
 
     public async Task<IReadOnlyList<StoredImage>> ListImagesAsync(string prefix, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(prefix);
         var images = new List<StoredImage>();
         if (!await _container.ExistsAsync(cancellationToken).ConfigureAwait(false))
         {
             return images;
         }
 
-        await foreach (var blob in _container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix, cancellationToken).ConfigureAwait(false))
+        // "Under the prefix" as a folder: generations/abc must not list generations/abcd/... too.
+        var folder = prefix.Length == 0 || prefix.EndsWith('/') ? prefix : prefix + "/";
+        await foreach (var blob in _container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, folder, cancellationToken).ConfigureAwait(false))
         {
             if (blob.Name.EndsWith(".png", StringComparison.Ordinal) && ImageMetadata.Parse(blob.Name, blob.Metadata) is { } image)
             {
