@@ -4,7 +4,7 @@ using Microsoft.DurableTask;
 
 namespace FewStep.Functions.Orchestration;
 
-/// <summary>Turns durable failure details into the <c>error</c> users see: the root cause, not the task wrapper.</summary>
+/// <summary>Turns durable failure details into the <c>error</c> users see: the cause, not the task wrappers around it.</summary>
 public static class GenerationErrors
 {
     public const string InvalidRequest = "invalid_request";
@@ -21,12 +21,7 @@ public static class GenerationErrors
             cause = cause.InnerFailure;
         }
 
-        var root = cause;
-        while (root.InnerFailure is not null)
-        {
-            root = root.InnerFailure;
-        }
-
-        return new GenerationError(cause.IsCausedBy<DiffusionException>() ? InvalidRequest : RenderFailed, root.ErrorMessage);
+        // The cause's own message: our exceptions word it for users (a model-load failure keeps server paths to the logs).
+        return new GenerationError(cause.IsCausedBy<DiffusionException>() ? InvalidRequest : RenderFailed, cause.ErrorMessage);
     }
 }

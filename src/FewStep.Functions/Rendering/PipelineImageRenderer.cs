@@ -3,6 +3,7 @@ using FewStep.Diffusion.Noise;
 using FewStep.Functions.Options;
 using FewStep.Onnx.Imaging;
 using FewStep.Onnx.Pipelines;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FewStep.Functions.Rendering;
@@ -11,15 +12,17 @@ namespace FewStep.Functions.Rendering;
 /// Renders with the model's shared pipeline; at most <see cref="FewStepOptions.MaxConcurrentRenders"/> batches of
 /// this process run at once (one GPU, one batch), the rest wait their turn.
 /// </summary>
-public sealed class PipelineImageRenderer : IImageRenderer, IDisposable
+public sealed partial class PipelineImageRenderer : IImageRenderer, IDisposable
 {
     private readonly ModelRegistry _models;
     private readonly SemaphoreSlim _gpu;
+    private readonly ILogger<PipelineImageRenderer> _logger;
 
-    public PipelineImageRenderer(ModelRegistry models, IOptions<FewStepOptions> options)
+    public PipelineImageRenderer(ModelRegistry models, IOptions<FewStepOptions> options, ILogger<PipelineImageRenderer> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _models = models;
+        _logger = logger;
         _gpu = new SemaphoreSlim(options.Value.MaxConcurrentRenders, options.Value.MaxConcurrentRenders);
     }
 
@@ -31,7 +34,17 @@ public sealed class PipelineImageRenderer : IImageRenderer, IDisposable
             throw new DiffusionException($"model '{job.Model}' is not in this service's catalog.");
         }
 
-        var pipeline = _models.GetPipeline(entry);
+        DiffusionPipeline pipeline;
+        try
+        {
+            pipeline = _models.GetPipeline(entry);
+        }
+        catch (DiffusionException e)
+        {
+            LogModelUnavailable(_logger, e, entry.Name);
+            throw new ModelUnavailableException($"Model '{entry.Name}' could not be loaded by the rendering worker; the service's logs have the details.", e);
+        }
+
         var items = job.Items;
         var request = new GenerationRequest
         {
@@ -68,4 +81,7 @@ public sealed class PipelineImageRenderer : IImageRenderer, IDisposable
     }
 
     public void Dispose() => _gpu.Dispose();
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Model {Model} could not be loaded")]
+    private static partial void LogModelUnavailable(ILogger logger, Exception exception, string model);
 }
