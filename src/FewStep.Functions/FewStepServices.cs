@@ -1,3 +1,4 @@
+using FewStep.Functions.Jobs;
 using FewStep.Functions.Options;
 using FewStep.Functions.Orchestration;
 using FewStep.Functions.Rendering;
@@ -30,8 +31,18 @@ public static class FewStepServices
         services.AddSingleton<IImageRenderer, PipelineImageRenderer>();
         services.AddSingleton(_ => StorageClientFactory.Create(configuration));
         services.AddSingleton<IImageStore, BlobImageStore>();
+        services.AddKeyedSingleton<IImageStore>(StoreKeys.Images, (sp, _) => sp.GetRequiredService<IImageStore>());
+        services.AddKeyedSingleton<IImageStore>(StoreKeys.Results, (sp, _) =>
+        {
+            var options = sp.GetRequiredService<IOptions<FewStepOptions>>().Value;
+            return new BlobImageStore(sp.GetRequiredService<Azure.Storage.Blobs.BlobServiceClient>(), options.ResultsContainer, options.SasLifetime, sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<GenerationRequestParser>();
-        services.AddSingleton<GenerationStatusReader>();
+        services.AddSingleton(sp => new GenerationStatusReader(
+            sp.GetRequiredKeyedService<IImageStore>(StoreKeys.Images), sp.GetRequiredKeyedService<IImageStore>(StoreKeys.Results)));
+        services.AddSingleton<JobFileParser>();
+        services.AddSingleton<JobStorage>();
+        services.AddSingleton<JobStarter>();
         services.AddHttpClient(NotifyWebhookActivity.HttpClientName, (sp, client) =>
             client.Timeout = sp.GetRequiredService<IOptions<FewStepOptions>>().Value.WebhookTimeout);
         return services;

@@ -39,6 +39,21 @@ public sealed class FewStepOptions
 
     public string ImagesContainer { get; set; } = "images";
 
+    /// <summary>Where a job's images, manifest and error report go: <c>{ResultsContainer}/{name}/</c>.</summary>
+    public string ResultsContainer { get; set; } = "results";
+
+    /// <summary>Where a rejected job file is moved, so it is visibly done with and never retried.</summary>
+    public string RejectedJobsContainer { get; set; } = "jobs-rejected";
+
+    /// <summary>Largest job file in bytes.</summary>
+    public long MaxJobBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Most requests (lines) in one job file.</summary>
+    public int MaxJobRequests { get; set; } = 10_000;
+
+    /// <summary>Longest line of a <c>.jsonl</c> job in bytes.</summary>
+    public int MaxJobLineBytes { get; set; } = 65_536;
+
     /// <summary>How long an image URL (read-only SAS) stays valid.</summary>
     public TimeSpan SasLifetime { get; set; } = TimeSpan.FromHours(1);
 
@@ -83,6 +98,11 @@ public sealed class FewStepOptions
         Check(MaxRequestBytes >= 1024, nameof(MaxRequestBytes), "must be at least 1024");
         Check(MaxWidth >= 8 && MaxHeight >= 8, $"{nameof(MaxWidth)}/{nameof(MaxHeight)}", "must be at least 8");
         Check(IsContainerName(ImagesContainer), nameof(ImagesContainer), $"'{ImagesContainer}' is not a valid blob container name (3-63 lower-case letters, digits and dashes)");
+        Check(IsContainerName(ResultsContainer), nameof(ResultsContainer), $"'{ResultsContainer}' is not a valid blob container name");
+        Check(IsContainerName(RejectedJobsContainer), nameof(RejectedJobsContainer), $"'{RejectedJobsContainer}' is not a valid blob container name");
+        Check(MaxJobBytes >= 1024, nameof(MaxJobBytes), "must be at least 1024");
+        Check(MaxJobRequests >= 1, nameof(MaxJobRequests), "must be at least 1");
+        Check(MaxJobLineBytes >= 256, nameof(MaxJobLineBytes), "must be at least 256");
         Check(SasLifetime > TimeSpan.Zero && SasLifetime <= TimeSpan.FromDays(7), nameof(SasLifetime), "must be more than 0 and at most 7 days (the user-delegation SAS limit)");
         Check(MaxConcurrentRenders >= 1, nameof(MaxConcurrentRenders), "must be at least 1");
         Check(RenderMaxAttempts >= 1, nameof(RenderMaxAttempts), "must be at least 1");

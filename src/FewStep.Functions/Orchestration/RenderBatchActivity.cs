@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FewStep.Functions.Rendering;
 using FewStep.Functions.Storage;
 using Microsoft.Azure.Functions.Worker;
@@ -37,28 +36,18 @@ public sealed partial class RenderBatchActivity
     {
         ArgumentNullException.ThrowIfNull(input);
         var job = input.Job;
-        var start = Stopwatch.GetTimestamp();
+        var blobs = job.Items.Select(item => RenderBatchInput.BlobName(input.BlobPrefix, item.PromptIndex, item.ImageIndex)).ToList();
         try
         {
-            var images = await _renderer.RenderAsync(job, cancellationToken).ConfigureAwait(false);
-            var renderMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            var blobs = new List<string>(images.Count);
-            foreach (var image in images)
-            {
-                var item = image.Item;
-                var blob = RenderBatchInput.BlobName(input.BlobPrefix, item.PromptIndex, item.ImageIndex);
-                var metadata = ImageMetadata.For(item.PromptIndex, item.ImageIndex, item.Seed, job.Model, job.NumInferenceSteps, job.GuidanceScale, job.Width, job.Height);
-                await _store.UploadPngAsync(blob, image.Png, metadata, cancellationToken).ConfigureAwait(false);
-                blobs.Add(blob);
-            }
-
-            LogRendered(_logger, input.GenerationId, blobs.Count, renderMs);
-            return new RenderBatchResult(blobs, renderMs);
+            var result = await BatchRendering.RenderAndStoreAsync(_renderer, _store, job, blobs, k => BatchRendering.Metadata(job, job.Items[k]),
+                $"generation {input.GenerationId}", cancellationToken).ConfigureAwait(false);
+            LogRendered(_logger, input.GenerationId, result.Blobs.Count, result.RenderMilliseconds);
+            return result;
         }
-        catch (Exception e) when (TransientErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        catch (TransientFailureException e)
         {
             LogTransient(_logger, e, input.GenerationId);
-            throw new TransientFailureException($"Batch of generation {input.GenerationId} failed transiently: {e.Message}", e);
+            throw;
         }
     }
 

@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Sas;
@@ -22,12 +23,16 @@ public sealed class BlobImageStore : IImageStore, IDisposable
     private UserDelegationKey? _delegationKey;
 
     public BlobImageStore(BlobServiceClient service, IOptions<FewStepOptions> options, TimeProvider time)
+        : this(service, (options ?? throw new ArgumentNullException(nameof(options))).Value.ImagesContainer, options.Value.SasLifetime, time)
+    {
+    }
+
+    public BlobImageStore(BlobServiceClient service, string container, TimeSpan sasLifetime, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(service);
-        ArgumentNullException.ThrowIfNull(options);
         _service = service;
-        _container = service.GetBlobContainerClient(options.Value.ImagesContainer);
-        _sasLifetime = options.Value.SasLifetime;
+        _container = service.GetBlobContainerClient(container);
+        _sasLifetime = sasLifetime;
         _time = time;
     }
 
@@ -48,6 +53,18 @@ public sealed class BlobImageStore : IImageStore, IDisposable
         {
             HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<BinaryData?> ReadAsync(string blobName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
     }
 
     public async Task<IReadOnlyList<StoredImage>> ListImagesAsync(string prefix, CancellationToken cancellationToken)

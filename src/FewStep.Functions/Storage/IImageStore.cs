@@ -1,6 +1,6 @@
 namespace FewStep.Functions.Storage;
 
-/// <summary>Where images and manifests go: the images container of the app's storage account.</summary>
+/// <summary>Where images and manifests go: one blob container (images for generations, results for jobs).</summary>
 public interface IImageStore
 {
     /// <summary>Uploads (or overwrites: a retried batch writes the same names) one PNG with its metadata.</summary>
@@ -8,6 +8,9 @@ public interface IImageStore
 
     /// <summary>Writes a JSON document (manifest, error report).</summary>
     Task WriteJsonAsync(string blobName, BinaryData json, CancellationToken cancellationToken);
+
+    /// <summary>Reads a blob, or null when it does not exist.</summary>
+    Task<BinaryData?> ReadAsync(string blobName, CancellationToken cancellationToken);
 
     /// <summary>The PNGs under <paramref name="prefix"/>, ordered by prompt then image index.</summary>
     Task<IReadOnlyList<StoredImage>> ListImagesAsync(string prefix, CancellationToken cancellationToken);

@@ -13,6 +13,7 @@ public static class ImageMetadata
     public const string GuidanceScale = "guidance_scale";
     public const string Width = "width";
     public const string Height = "height";
+    public const string Line = "request_line";
 
     public static Dictionary<string, string> For(int promptIndex, int imageIndex, long seed, string model, int steps, float guidance, int width, int height) => new(StringComparer.Ordinal)
     {
@@ -33,7 +34,8 @@ public static class ImageMetadata
         return metadata.TryGetValue(PromptIndex, out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var prompt)
             && metadata.TryGetValue(ImageIndex, out var i) && int.TryParse(i, CultureInfo.InvariantCulture, out var image)
             && metadata.TryGetValue(Seed, out var s) && long.TryParse(s, CultureInfo.InvariantCulture, out var seed)
-            ? new StoredImage(blob, prompt, image, seed)
+            ? new StoredImage(blob, prompt, image, seed,
+                metadata.TryGetValue(Line, out var l) && int.TryParse(l, CultureInfo.InvariantCulture, out var line) ? line : null)
             : null;
     }
 }

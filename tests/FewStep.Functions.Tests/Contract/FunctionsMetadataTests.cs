@@ -25,6 +25,14 @@ public sealed class FunctionsMetadataTests
         ["RenderBatch"] = "activityTrigger",
         ["WriteManifest"] = "activityTrigger",
         ["NotifyWebhook"] = "activityTrigger",
+        ["SubmitJob"] = "blobTrigger",
+        ["SubmitJobFromEventGrid"] = "blobTrigger",
+        ["GetJob"] = "httpTrigger",
+        ["RunJob"] = "orchestrationTrigger",
+        ["RenderJobChunk"] = "orchestrationTrigger",
+        ["PlanJob"] = "activityTrigger",
+        ["RenderJobBatch"] = "activityTrigger",
+        ["WriteJobManifest"] = "activityTrigger",
     };
 
     private static JsonElement Functions => s_metadata.Value.Functions;
@@ -51,6 +59,14 @@ public sealed class FunctionsMetadataTests
     [InlineData("RenderBatch")]
     [InlineData("WriteManifest")]
     [InlineData("NotifyWebhook")]
+    [InlineData("SubmitJob")]
+    [InlineData("SubmitJobFromEventGrid")]
+    [InlineData("GetJob")]
+    [InlineData("RunJob")]
+    [InlineData("RenderJobChunk")]
+    [InlineData("PlanJob")]
+    [InlineData("RenderJobBatch")]
+    [InlineData("WriteJobManifest")]
     public void Each_function_has_exactly_one_trigger_of_its_kind_in_the_app_assembly(string name)
     {
         var function = Function(name);
@@ -77,6 +93,7 @@ public sealed class FunctionsMetadataTests
     [InlineData("StartGeneration", "post", "generations")]
     [InlineData("GetGeneration", "get", "generations/{id}")]
     [InlineData("CancelGeneration", "delete", "generations/{id}")]
+    [InlineData("GetJob", "get", "jobs/{*name}")]
     public void Http_functions_have_their_method_route_key_auth_and_a_durable_client(string name, string method, string route)
     {
         var bindings = Bindings(Function(name));
@@ -98,11 +115,26 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void Durable_functions_have_no_other_bindings()
     {
-        foreach (var name in s_expectedTriggers.Where(e => e.Value != "httpTrigger").Select(e => e.Key))
+        foreach (var name in s_expectedTriggers.Where(e => e.Value is "orchestrationTrigger" or "activityTrigger").Select(e => e.Key))
         {
             var bindings = Bindings(Function(name)).Select(b => b.GetProperty("type").GetString()).ToList();
             Assert.True(bindings.Count == 1, $"{name} has bindings [{string.Join(", ", bindings)}]; only its trigger was expected.");
         }
+    }
+
+    [Theory]
+    [InlineData("SubmitJob", null)]
+    [InlineData("SubmitJobFromEventGrid", "EventGrid")]
+    public void Job_triggers_watch_the_jobs_container_and_start_orchestrations(string name, string? source)
+    {
+        var bindings = Bindings(Function(name));
+
+        var trigger = bindings.Single(b => b.GetProperty("type").GetString() == "blobTrigger");
+        Assert.Equal("jobs/{name}", trigger.GetProperty("path").GetString());
+        Assert.Equal("AzureWebJobsStorage", trigger.GetProperty("connection").GetString());
+        Assert.Equal(source, trigger.TryGetProperty("source", out var s) ? s.GetString() : null);
+        Assert.Single(bindings, b => b.GetProperty("type").GetString() == "durableClient");
+        Assert.Equal(2, bindings.Count);
     }
 
     [Fact]

@@ -212,6 +212,8 @@ public sealed class RenderBatchStorageTests : IDisposable
 
         public Task WriteJsonAsync(string blobName, BinaryData json, CancellationToken cancellationToken) => throw failure;
 
+        public Task<BinaryData?> ReadAsync(string blobName, CancellationToken cancellationToken) => throw failure;
+
         public Task<IReadOnlyList<StoredImage>> ListImagesAsync(string prefix, CancellationToken cancellationToken) => throw failure;
 
         public Task<IReadOnlyList<Uri>> GetReadUrisAsync(IReadOnlyList<string> blobNames, CancellationToken cancellationToken) => throw failure;

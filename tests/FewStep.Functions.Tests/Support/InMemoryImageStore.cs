@@ -23,6 +23,9 @@ internal sealed class InMemoryImageStore : IImageStore
         return Task.CompletedTask;
     }
 
+    public Task<BinaryData?> ReadAsync(string blobName, CancellationToken cancellationToken) =>
+        Task.FromResult(Blobs.TryGetValue(blobName, out var blob) ? blob.Data : null);
+
     public Task<IReadOnlyList<StoredImage>> ListImagesAsync(string prefix, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<StoredImage>>(Blobs
             .Where(b => b.Key.StartsWith(prefix + "/", StringComparison.Ordinal) && b.Key.EndsWith(".png", StringComparison.Ordinal))
