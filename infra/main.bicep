@@ -53,9 +53,6 @@ param modelsPattern string = '*'
 @description('Init container image that downloads the models (needs the Azure CLI and bash).')
 param modelSyncImage string = 'mcr.microsoft.com/azure-cli:2.75.0'
 
-@description('Accept only Microsoft Entra-authenticated telemetry in Application Insights.')
-param appInsightsEntraAuth bool = true
-
 @description('Durable Functions task hub name (FEWSTEP_TASK_HUB): letters and digits, 3-45 characters.')
 param taskHubName string = 'fewstep${take(replace(environmentName, '-', ''), 30)}'
 
@@ -95,7 +92,6 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: allTags
     principalId: identity.outputs.principalId
-    disableLocalAuth: appInsightsEntraAuth
   }
 }
 
@@ -151,8 +147,7 @@ module functionApp 'modules/functionapp.bicep' = {
     blobEndpoint: storage.outputs.blobEndpoint
     queueEndpoint: storage.outputs.queueEndpoint
     tableEndpoint: storage.outputs.tableEndpoint
-    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
-    appInsightsEntraAuth: appInsightsEntraAuth
+    appInsightsName: monitoring.outputs.appInsightsName
     taskHubName: taskHubName
     minReplicas: minReplicas
     maxReplicas: maxReplicas

@@ -40,10 +40,8 @@ param blobEndpoint string
 param queueEndpoint string
 param tableEndpoint string
 
-param appInsightsConnectionString string
-
-@description('Send APPLICATIONINSIGHTS_AUTHENTICATION_STRING (Microsoft Entra ingestion).')
-param appInsightsEntraAuth bool
+@description('Application Insights component receiving the telemetry (Microsoft Entra-authenticated ingestion).')
+param appInsightsName string
 
 param taskHubName string
 
@@ -87,82 +85,11 @@ var modelSyncScript = join(
   '\n'
 )
 
-var storageSettings = [
-  // Identity-based host storage: learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
-  {
-    name: 'AzureWebJobsStorage__blobServiceUri'
-    value: blobEndpoint
-  }
-  {
-    name: 'AzureWebJobsStorage__queueServiceUri'
-    value: queueEndpoint
-  }
-  {
-    name: 'AzureWebJobsStorage__tableServiceUri'
-    value: tableEndpoint
-  }
-  {
-    name: 'AzureWebJobsStorage__credential'
-    value: 'managedidentity'
-  }
-  {
-    name: 'AzureWebJobsStorage__clientId'
-    value: identityClientId
-  }
-]
-
-var appSettings = [
-  {
-    name: 'FUNCTIONS_WORKER_RUNTIME'
-    value: 'dotnet-isolated'
-  }
-  {
-    name: 'AZURE_CLIENT_ID'
-    value: identityClientId
-  }
-  {
-    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
-    value: appInsightsConnectionString
-  }
-  {
-    name: 'FEWSTEP_TASK_HUB'
-    value: taskHubName
-  }
-  {
-    name: 'FewStep__ModelRoot'
-    value: modelRoot
-  }
-  {
-    name: 'FewStep__ModelCatalogFile'
-    value: '${modelRoot}/catalog.json'
-  }
-  {
-    name: 'FewStep__ImagesContainer'
-    value: imagesContainer
-  }
-  {
-    name: 'Onnx__ExecutionProvider'
-    value: 'Cuda'
-  }
-  {
-    name: 'Onnx__DeviceId'
-    value: '0'
-  }
-  {
-    // On a GPU profile a silent fall-back to the CPU is a bug: fail at start-up instead.
-    name: 'Onnx__FallBackToCpu'
-    value: 'false'
-  }
-]
-
-var entraAuthSetting = appInsightsEntraAuth
-  ? [
-      {
-        name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
-        value: 'ClientId=${identityClientId};Authorization=AAD'
-      }
-    ]
-  : []
+// The connection string is read here, not passed around as an output: it names the component, and with local
+// auth disabled its instrumentation key cannot ingest anything on its own.
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
 
 resource app 'Microsoft.App/containerApps@2025-07-01' = {
   name: name
@@ -254,7 +181,77 @@ resource app 'Microsoft.App/containerApps@2025-07-01' = {
           // The first container of the app gets the GPU.
           name: 'functions'
           image: image
-          env: concat(storageSettings, appSettings, entraAuthSetting)
+          env: [
+            // Identity-based host storage (no connection string, no account key):
+            // learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
+            {
+              name: 'AzureWebJobsStorage__blobServiceUri'
+              value: blobEndpoint
+            }
+            {
+              name: 'AzureWebJobsStorage__queueServiceUri'
+              value: queueEndpoint
+            }
+            {
+              name: 'AzureWebJobsStorage__tableServiceUri'
+              value: tableEndpoint
+            }
+            {
+              name: 'AzureWebJobsStorage__credential'
+              value: 'managedidentity'
+            }
+            {
+              name: 'AzureWebJobsStorage__clientId'
+              value: identityClientId
+            }
+            {
+              name: 'FUNCTIONS_WORKER_RUNTIME'
+              value: 'dotnet-isolated'
+            }
+            {
+              // DefaultAzureCredential (and Azure.Identity generally) picks the user-assigned identity by it.
+              name: 'AZURE_CLIENT_ID'
+              value: identityClientId
+            }
+            {
+              name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+              value: appInsights.properties.ConnectionString
+            }
+            {
+              // Microsoft Entra ingestion with the identity (Monitoring Metrics Publisher on the component).
+              name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+              value: 'ClientId=${identityClientId};Authorization=AAD'
+            }
+            {
+              name: 'FEWSTEP_TASK_HUB'
+              value: taskHubName
+            }
+            {
+              name: 'FewStep__ModelRoot'
+              value: modelRoot
+            }
+            {
+              name: 'FewStep__ModelCatalogFile'
+              value: '${modelRoot}/catalog.json'
+            }
+            {
+              name: 'FewStep__ImagesContainer'
+              value: imagesContainer
+            }
+            {
+              name: 'Onnx__ExecutionProvider'
+              value: 'Cuda'
+            }
+            {
+              name: 'Onnx__DeviceId'
+              value: '0'
+            }
+            {
+              // On a GPU profile a silent fall-back to the CPU is a bug: fail at start-up instead.
+              name: 'Onnx__FallBackToCpu'
+              value: 'false'
+            }
+          ]
           resources: {
             cpu: json(cpu)
             memory: memory

@@ -54,5 +54,3 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 output logAnalyticsId string = logAnalytics.id
 output appInsightsName string = appInsights.name
-// Not a secret: with local auth disabled the instrumentation key in it cannot ingest anything on its own.
-output appInsightsConnectionString string = appInsights.properties.ConnectionString
