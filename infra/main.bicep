@@ -35,6 +35,14 @@ param maxReplicas int = 1
 @description('Create an Azure Container Registry for the app image (azd and `az acr build` push to it).')
 param createRegistry bool = true
 
+@description('Tier of the created registry: Premium enables artifact streaming, which shortens GPU cold starts.')
+@allowed([
+  'Basic'
+  'Standard'
+  'Premium'
+])
+param registrySku string = 'Standard'
+
 @description('App image. Empty: a public placeholder until `azd deploy` (or `az containerapp update --image`) sets the real one. With createRegistry false: the full reference of your image.')
 param containerImage string = ''
 
@@ -112,6 +120,7 @@ module registry 'modules/registry.bicep' = if (createRegistry) {
     location: location
     tags: allTags
     principalId: identity.outputs.principalId
+    sku: registrySku
   }
 }
 

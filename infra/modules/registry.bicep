@@ -11,13 +11,20 @@ param tags object = {}
 @description('Principal given AcrPull (the app identity).')
 param principalId string
 
+@description('Registry tier; Premium adds artifact streaming (faster GPU cold starts).')
+@allowed([
+  'Basic'
+  'Standard'
+  'Premium'
+])
+param sku string = 'Standard'
+
 resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
   name: name
   location: location
   tags: tags
   sku: {
-    // Standard: artifact streaming (faster GPU cold starts) needs Standard or Premium.
-    name: 'Standard'
+    name: sku
   }
   properties: {
     adminUserEnabled: false
