@@ -100,7 +100,7 @@ internal static class Program
 
         try
         {
-            using var pipeline = DiffusionPipeline.Load(model, new OnnxSessionFactory(options));
+            using var pipeline = TextToImagePipeline.Load(model, new OnnxSessionFactory(options));
             var report = PipelineBenchmark.Run(pipeline, settings);
             Console.WriteLine(json ? report.ToJson() : report.ToTable());
             return 0;

@@ -49,6 +49,18 @@ public sealed class GenerateTests : IDisposable
     }
 
     [Fact]
+    public async Task Generate_runs_a_pixart_lcm_folder_with_binning()
+    {
+        var result = await _cli.RunAsync("generate", "a red panda", "--model", ConformancePaths.Model("tiny-pixart-lcm"), "--seed", "3", "--steps", "2",
+            "--size", "64x96", "--resolution-binning", "--out", _temp.Path, "--models-dir", _temp.Combine("root"));
+
+        Assert.True(result.ExitCode == 0, result.Error + result.Console);
+        using var image = await Image.LoadAsync(Assert.Single(result.OutLines));
+        Assert.Equal((64, 96), (image.Width, image.Height));
+        Assert.Equal("tiny-pixart-lcm", image.Metadata.GetPngMetadata().TextData.Single(t => t.Keyword == "model").Value);
+    }
+
+    [Fact]
     public async Task Image_k_gets_seed_S_plus_k_and_equals_the_image_made_alone_with_that_seed()
     {
         var both = await _cli.RunAsync("generate", "a cat", "--model", s_model, "--count", "2", "--seed", "100", "--out", _temp.Combine("a"));

@@ -1,4 +1,8 @@
 namespace FewStep.Conformance;
 
 /// <summary>The outcome of one case: pass or fail, the largest absolute difference seen, and every failure.</summary>
-internal sealed record CaseResult(string Name, bool Passed, double MaxAbsDiff, int ArraysCompared, IReadOnlyList<string> Failures, TimeSpan Elapsed);
+internal sealed record CaseResult(string Name, bool Passed, double MaxAbsDiff, int ArraysCompared, IReadOnlyList<string> Failures, TimeSpan Elapsed)
+{
+    /// <summary>Each compared array's largest absolute difference, in the order compared.</summary>
+    public IReadOnlyList<KeyValuePair<string, double>> ArrayDiffs { get; init; } = [];
+}

@@ -20,7 +20,7 @@ internal sealed class CaseRunner : IDisposable
 
     private readonly string _modelsFolder;
     private readonly OnnxSessionFactory _sessions;
-    private readonly Dictionary<string, DiffusionPipeline> _pipelines = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ITextToImagePipeline> _pipelines = new(StringComparer.Ordinal);
 
     public CaseRunner(string modelsFolder, OnnxSessionFactory sessions)
     {
@@ -35,6 +35,7 @@ internal sealed class CaseRunner : IDisposable
         var failures = new List<string>();
         var maxAbsDiff = 0.0;
         var compared = 0;
+        var arrayDiffs = new List<KeyValuePair<string, double>>();
         try
         {
             var pipeline = Pipeline(testCase.Model);
@@ -45,10 +46,11 @@ internal sealed class CaseRunner : IDisposable
             CompareTimesteps(testCase, observer, failures);
             foreach (var name in testCase.ArrayNames)
             {
-                if (CompareArray(testCase, name, observer, failures) is { } diff)
+                if (CompareArray(testCase, name, pipeline.Family, observer, failures) is { } diff)
                 {
                     maxAbsDiff = Math.Max(maxAbsDiff, diff);
                     compared++;
+                    arrayDiffs.Add(new(Path.GetFileNameWithoutExtension(name), diff));
                 }
             }
 
@@ -59,7 +61,10 @@ internal sealed class CaseRunner : IDisposable
             failures.Add($"{e.GetType().Name}: {e.Message}");
         }
 
-        return new CaseResult(testCase.Name, failures.Count == 0, maxAbsDiff, compared, failures, Stopwatch.GetElapsedTime(start));
+        return new CaseResult(testCase.Name, failures.Count == 0, maxAbsDiff, compared, failures, Stopwatch.GetElapsedTime(start))
+        {
+            ArrayDiffs = arrayDiffs,
+        };
     }
 
     public void Dispose()
@@ -70,11 +75,11 @@ internal sealed class CaseRunner : IDisposable
         }
     }
 
-    private DiffusionPipeline Pipeline(string model)
+    private ITextToImagePipeline Pipeline(string model)
     {
         if (!_pipelines.TryGetValue(model, out var pipeline))
         {
-            pipeline = DiffusionPipeline.Load(Path.Combine(_modelsFolder, model), _sessions);
+            pipeline = TextToImagePipeline.Load(Path.Combine(_modelsFolder, model), _sessions);
             _pipelines[model] = pipeline;
         }
 
@@ -101,7 +106,7 @@ internal sealed class CaseRunner : IDisposable
     }
 
     /// <summary>The largest absolute difference, or null when the array is not one the pipeline is compared on.</summary>
-    private static double? CompareArray(ConformanceCase testCase, string fileName, RecordingObserver observer, List<string> failures)
+    private static double? CompareArray(ConformanceCase testCase, string fileName, PipelineFamily family, RecordingObserver observer, List<string> failures)
     {
         var name = Path.GetFileNameWithoutExtension(fileName);
         if (s_notCompared.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
@@ -122,7 +127,7 @@ internal sealed class CaseRunner : IDisposable
             return 0;
         }
 
-        var tolerance = expected.IsInteger ? Tolerance.Exact : name == "image" ? Tolerance.Image : Tolerance.Pipeline;
+        var tolerance = Tolerance.For(family, name, expected.IsInteger);
         var maxDiff = 0.0;
         var worst = -1;
         var mismatches = 0;

@@ -5,7 +5,8 @@ namespace FewStep.Conformance;
 
 /// <summary>
 /// <c>dotnet run -c Release --project tests/FewStep.Conformance -- CASES_FOLDER --models MODELS_FOLDER
-/// [--provider cpu|cuda] [--device N] [--verbose]</c>: one line per case, then "N passed, M failed"; exit code 0
+/// [--provider cpu|cuda] [--device N] [--verbose]</c>: one line per case (with --verbose: its time and each array's
+/// largest difference), then "N passed, M failed"; exit code 0
 /// only when every case passes, 1 when one fails, 2 for wrong arguments.
 /// </summary>
 internal static class Program
@@ -82,6 +83,14 @@ internal static class Program
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{result.Name} {(result.Passed ? "PASS" : "FAIL")} max_abs_diff={result.MaxAbsDiff:g4}{(verbose ? $" ({result.Elapsed.TotalMilliseconds:F0} ms)" : string.Empty)}"));
+            if (verbose)
+            {
+                foreach (var (array, diff) in result.ArrayDiffs)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {array}: max_abs_diff={diff:g4}"));
+                }
+            }
+
             foreach (var failure in result.Failures)
             {
                 Console.WriteLine($"    {failure}");

@@ -13,6 +13,24 @@ internal sealed class RecordingObserver : IPipelineObserver
     public void OnTokenized(string tokenizer, string kind, IReadOnlyList<int[]> ids) =>
         Arrays[$"input_ids_{tokenizer}_{kind}"] = ids.SelectMany(row => row).Select(i => (double)i).ToArray();
 
+    public void OnAttentionMask(string tokenizer, string kind, IReadOnlyList<int[]> mask) =>
+        Arrays[$"attention_mask_{tokenizer}_{kind}"] = mask.SelectMany(row => row).Select(i => (double)i).ToArray();
+
+    public void OnTransformerConditioning(TransformerConditioning conditioning)
+    {
+        Keep("prompt_embeds", conditioning.EncoderHiddenStates);
+        Arrays["prompt_attention_mask"] = conditioning.EncoderAttentionMask.Select(i => (double)i).ToArray();
+        if (conditioning.Resolution is { } resolution)
+        {
+            Keep("resolution", resolution);
+        }
+
+        if (conditioning.AspectRatio is { } aspectRatio)
+        {
+            Keep("aspect_ratio", aspectRatio);
+        }
+    }
+
     public void OnConditioning(UNetConditioning conditioning)
     {
         Keep("prompt_embeds", conditioning.EncoderHiddenStates);
@@ -37,8 +55,15 @@ internal sealed class RecordingObserver : IPipelineObserver
     public void OnStep(DenoisingStep step)
     {
         Timesteps.Add(step.Timestep);
-        Keep($"unet_sample_step{step.Index}", step.UNetSample);
-        Keep($"unet_out_step{step.Index}", step.UNetOutput);
+        // The UNet's arrays are unet_sample/unet_out; a transformer's are named after its input and output.
+        var (input, output) = step.Denoiser == "transformer" ? ("transformer_hidden_states", "transformer_out") : ("unet_sample", "unet_out");
+        Keep($"{input}_step{step.Index}", step.UNetSample);
+        Keep($"{output}_step{step.Index}", step.UNetOutput);
+        if (step.TimestepInput is { } timestepInput)
+        {
+            Arrays[$"{step.Denoiser}_timestep_step{step.Index}"] = timestepInput.Select(t => (double)t).ToArray();
+        }
+
         Keep($"model_output_step{step.Index}", step.ModelOutput);
         Keep($"latents_after_step{step.Index}", step.PrevSample);
         Keep($"denoised_step{step.Index}", step.PredOriginalSample);

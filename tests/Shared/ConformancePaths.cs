@@ -18,6 +18,12 @@ internal static class ConformancePaths
 
     public static string TokenizersJson => Path.Combine(Root, "tokenizers.json");
 
+    /// <summary>PixArt-LCM cases, kept apart from <see cref="Cases"/>.</summary>
+    public static string PixArtCases => Path.Combine(Root, "cases-pixart");
+
+    /// <summary>T5 tokenizer vectors for tiny-pixart-lcm/tokenizer.</summary>
+    public static string T5TokenizersJson => Path.Combine(Root, "tokenizers_t5.json");
+
     public static string Model(string name) => Path.Combine(Models, name);
 
     private static string FindRoot()

@@ -48,6 +48,7 @@ public sealed class GenerateCommand(CliContext cli) : AsyncCommand<GenerateSetti
             Width = width,
             Height = height,
             SchedulerOverrides = entry?.SchedulerOverrides,
+            UseResolutionBinning = settings.ResolutionBinning,
         };
 
         var images = new List<GeneratedImage>();

@@ -40,6 +40,10 @@ public sealed class GenerateSettings : ModelRootSettings
     [Description("Negative prompt.")]
     public string? Negative { get; set; }
 
+    [CommandOption("--resolution-binning")]
+    [Description("PixArt only: generate at the closest of the model's aspect-ratio bins and resize back to --size (diffusers use_resolution_binning).")]
+    public bool ResolutionBinning { get; set; }
+
     [CommandOption("-o|--out <DIR>")]
     [Description("Output folder (default: current folder).")]
     public string? Out { get; set; }

@@ -7,11 +7,11 @@ namespace FewStep.Cli.Infrastructure;
 /// <summary>Loads a pipeline behind a spinner and says when CUDA was asked for but CPU is used.</summary>
 internal static class PipelineLoader
 {
-    public static async Task<DiffusionPipeline> LoadAsync(CliContext context, ResolvedModel model, ExecutionProviderKind provider, CancellationToken cancellationToken)
+    public static async Task<ITextToImagePipeline> LoadAsync(CliContext context, ResolvedModel model, ExecutionProviderKind provider, CancellationToken cancellationToken)
     {
         var sessions = new OnnxSessionFactory(new OnnxExecutionOptions { ExecutionProvider = provider, FallBackToCpu = true });
         var pipeline = await context.Console.Status()
-            .StartAsync($"Loading {Markup.Escape(model.Name)}...", _ => Task.Run(() => DiffusionPipeline.Load(model.Folder, sessions), cancellationToken))
+            .StartAsync($"Loading {Markup.Escape(model.Name)}...", _ => Task.Run(() => TextToImagePipeline.Load(model.Folder, sessions), cancellationToken))
             .ConfigureAwait(false);
         if (provider == ExecutionProviderKind.Cuda && pipeline.Provider != ExecutionProviderKind.Cuda)
         {

@@ -22,6 +22,7 @@ public sealed class ModelFolder
         ["ORTStableDiffusionXLPipeline"] = PipelineFamily.StableDiffusionXL,
         ["LatentConsistencyModelPipeline"] = PipelineFamily.LatentConsistency,
         ["ORTLatentConsistencyModelPipeline"] = PipelineFamily.LatentConsistency,
+        ["PixArtAlphaPipeline"] = PipelineFamily.PixArt,
     };
 
     private ModelFolder(string root, ModelIndex index, PipelineFamily family)
@@ -68,7 +69,7 @@ public sealed class ModelFolder
         var folder = new ModelFolder(root, index, family);
         foreach (var component in RequiredComponents(family))
         {
-            folder.RequireFile(component, component.StartsWith("tokenizer", StringComparison.Ordinal) ? "vocab.json" : OnnxFile);
+            folder.RequireFile(component, RequiredFile(family, component));
         }
 
         return folder;
@@ -78,8 +79,24 @@ public sealed class ModelFolder
     {
         PipelineFamily.StableDiffusionXL =>
             ["tokenizer", "tokenizer_2", "text_encoder", "text_encoder_2", "unet", "vae_decoder"],
+        PipelineFamily.PixArt => ["tokenizer", "text_encoder", "transformer", "vae_decoder"],
         _ => ["tokenizer", "text_encoder", "unet", "vae_decoder"],
     };
+
+    /// <summary>The file whose presence marks a component as there: CLIP's vocab.json, T5's spiece.model, or the ONNX model.</summary>
+    public static string RequiredFile(PipelineFamily family, string component)
+    {
+        ArgumentNullException.ThrowIfNull(component);
+        if (!component.StartsWith("tokenizer", StringComparison.Ordinal))
+        {
+            return OnnxFile;
+        }
+
+        return family == PipelineFamily.PixArt ? "spiece.model" : "vocab.json";
+    }
+
+    /// <summary>The component that denoises: <c>transformer</c> for PixArt, <c>unet</c> for the others.</summary>
+    public static string DenoiserComponent(PipelineFamily family) => family == PipelineFamily.PixArt ? "transformer" : "unet";
 
     public string ComponentDirectory(string component)
     {

@@ -11,4 +11,10 @@ public enum PipelineFamily
 
     /// <summary>LatentConsistencyModelPipeline (LCM): guidance as an embedding, no unconditional batch.</summary>
     LatentConsistency,
+
+    /// <summary>
+    /// PixArtAlphaPipeline (PixArt-α, PixArt-δ/PixArt-LCM): a T5 encoder with attention mask, a DiT transformer with
+    /// learned sigma and resolution/aspect-ratio conditions, ordinary classifier-free guidance.
+    /// </summary>
+    PixArt,
 }

@@ -20,7 +20,7 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly OnnxSessionFactory _sessions;
     private readonly ILogger<ModelRegistry> _logger;
     private readonly ConcurrentDictionary<string, Lazy<ModelInfo>> _infos = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, Lazy<DiffusionPipeline>> _pipelines = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Lazy<ITextToImagePipeline>> _pipelines = new(StringComparer.OrdinalIgnoreCase);
 
     public ModelRegistry(IOptions<FewStepOptions> options, OnnxSessionFactory sessions, ILogger<ModelRegistry> logger)
     {
@@ -48,13 +48,13 @@ public sealed partial class ModelRegistry : IDisposable
         return Resolve(_infos, entry.Name, lazy);
     }
 
-    /// <summary>The model's pipeline, created on first use (sessions load once per process).</summary>
-    public DiffusionPipeline GetPipeline(ModelCatalogEntry entry)
+    /// <summary>The model's pipeline (any family), created on first use (sessions load once per process).</summary>
+    public ITextToImagePipeline GetPipeline(ModelCatalogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var lazy = _pipelines.GetOrAdd(entry.Name, _ => new Lazy<DiffusionPipeline>(() =>
+        var lazy = _pipelines.GetOrAdd(entry.Name, _ => new Lazy<ITextToImagePipeline>(() =>
         {
-            var pipeline = DiffusionPipeline.Load(entry.ResolveFolder(_options.ModelRoot), _sessions);
+            var pipeline = TextToImagePipeline.Load(entry.ResolveFolder(_options.ModelRoot), _sessions);
             LogPipelineLoaded(_logger, entry.Name, pipeline.Folder.Root, pipeline.Provider);
             return pipeline;
         }));

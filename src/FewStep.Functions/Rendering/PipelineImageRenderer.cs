@@ -34,7 +34,7 @@ public sealed partial class PipelineImageRenderer : IImageRenderer, IDisposable
             throw new DiffusionException($"model '{job.Model}' is not in this service's catalog.");
         }
 
-        DiffusionPipeline pipeline;
+        ITextToImagePipeline pipeline;
         try
         {
             pipeline = _models.GetPipeline(entry);

@@ -11,7 +11,7 @@ namespace FewStep.Onnx.Benchmarking;
 /// </summary>
 public static class PipelineBenchmark
 {
-    public static BenchmarkReport Run(DiffusionPipeline pipeline, BenchmarkSettings settings, CancellationToken cancellationToken = default)
+    public static BenchmarkReport Run(ITextToImagePipeline pipeline, BenchmarkSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(settings);
@@ -30,7 +30,7 @@ public static class PipelineBenchmark
             batches);
     }
 
-    private static BatchBenchmark RunBatch(DiffusionPipeline pipeline, BenchmarkSettings settings, int batchSize, CancellationToken cancellationToken)
+    private static BatchBenchmark RunBatch(ITextToImagePipeline pipeline, BenchmarkSettings settings, int batchSize, CancellationToken cancellationToken)
     {
         var request = new GenerationRequest
         {

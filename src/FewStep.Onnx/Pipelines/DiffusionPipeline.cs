@@ -16,7 +16,7 @@ namespace FewStep.Onnx.Pipelines;
 /// SDXL-Lightning) or LCM. Sessions are created once and the pipeline is safe for concurrent
 /// <see cref="Generate"/> calls: each call has its own scheduler and buffers.
 /// </summary>
-public sealed class DiffusionPipeline : IDisposable
+public sealed class DiffusionPipeline : ITextToImagePipeline
 {
     private static readonly NullObserver s_noObserver = new();
     private readonly IPromptEncoder _promptEncoder;
@@ -61,7 +61,17 @@ public sealed class DiffusionPipeline : IDisposable
     public static DiffusionPipeline Load(string modelFolder, OnnxSessionFactory sessions)
     {
         ArgumentNullException.ThrowIfNull(sessions);
-        var folder = ModelFolder.Open(modelFolder);
+        return Load(ModelFolder.Open(modelFolder), sessions);
+    }
+
+    internal static DiffusionPipeline Load(ModelFolder folder, OnnxSessionFactory sessions)
+    {
+        if (folder.Family == PipelineFamily.PixArt)
+        {
+            throw new DiffusionException(
+                $"'{folder.Root}' is a {folder.Index.ClassName}, which {nameof(DiffusionPipeline)} does not run; load it with {nameof(TextToImagePipeline)}.{nameof(TextToImagePipeline.Load)}.");
+        }
+
         var schedulerPath = folder.SchedulerConfigPath;
         var disposables = new List<IDisposable>();
         try
@@ -242,6 +252,11 @@ public sealed class DiffusionPipeline : IDisposable
             {
                 throw new DiffusionException($"prompt[{i}] is empty: describe the image to generate.");
             }
+        }
+
+        if (request.UseResolutionBinning)
+        {
+            throw new DiffusionException($"use_resolution_binning is a PixArt option; '{Folder.Name}' is a {Folder.Index.ClassName}.");
         }
 
         var isSdxl = Family == PipelineFamily.StableDiffusionXL;

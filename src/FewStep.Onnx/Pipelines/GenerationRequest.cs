@@ -22,15 +22,22 @@ public sealed record GenerationRequest
 
     public int NumInferenceSteps { get; init; } = 1;
 
-    /// <summary>Classifier-free guidance above 1 (SD, SDXL); LCM embeds w = guidance − 1 instead.</summary>
+    /// <summary>Classifier-free guidance above 1 (SD, SDXL, PixArt); LCM embeds w = guidance − 1 instead.</summary>
     public float GuidanceScale { get; init; }
 
-    /// <summary>Pixels; null takes the model's default (UNet sample_size × VAE scale factor).</summary>
+    /// <summary>Pixels; null takes the model's default (UNet or transformer sample_size × VAE scale factor).</summary>
     public int? Width { get; init; }
 
     public int? Height { get; init; }
 
     public int NumImagesPerPrompt { get; init; } = 1;
+
+    /// <summary>
+    /// PixArt <c>use_resolution_binning</c> (off by default): generate at the closest size of the model's aspect-ratio
+    /// bins (<c>ASPECT_RATIO_1024_BIN</c> for a 1024 model) and resize the decoded image back to the requested size.
+    /// Other families reject it.
+    /// </summary>
+    public bool UseResolutionBinning { get; init; }
 
     /// <summary>Scheduler config fields to override for this call, e.g. <c>prediction_type: "sample"</c>.</summary>
     public IReadOnlyDictionary<string, JsonElement>? SchedulerOverrides { get; init; }

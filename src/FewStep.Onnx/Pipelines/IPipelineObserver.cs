@@ -14,7 +14,17 @@ public interface IPipelineObserver
     {
     }
 
+    /// <summary>Attention masks a tokenizer produced (T5, PixArt); same naming as <see cref="OnTokenized"/>.</summary>
+    void OnAttentionMask(string tokenizer, string kind, IReadOnlyList<int[]> mask)
+    {
+    }
+
     void OnConditioning(UNetConditioning conditioning)
+    {
+    }
+
+    /// <summary>The constant inputs of a PixArt transformer (embeddings, mask, resolution and aspect-ratio conditions).</summary>
+    void OnTransformerConditioning(TransformerConditioning conditioning)
     {
     }
 

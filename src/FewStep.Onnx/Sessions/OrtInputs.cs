@@ -22,6 +22,22 @@ public static class OrtInputs
         };
     }
 
+    /// <summary>An attention mask of 0/1 values as int64, int32, float32 or bool, as the input declares.</summary>
+    public static OrtValue Mask(OnnxModelSession session, string name, int[] mask, long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(mask);
+        var metadata = session.RequireInput(name);
+        return metadata.ElementDataType switch
+        {
+            TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(mask, m => (long)m), shape),
+            TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory((int[])mask.Clone(), shape),
+            TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(mask, m => (float)m), shape),
+            TensorElementType.Bool => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(mask, m => m != 0), shape),
+            _ => throw Unsupported(session, name, metadata, "int64, int32, float32 or bool"),
+        };
+    }
+
     /// <summary>
     /// A timestep: a scalar (rank 0) or a vector of <paramref name="count"/> copies (rank 1; a UNet broadcasts one
     /// over the batch), in the element type the export declares. Integer types truncate, as optimum's pipelines

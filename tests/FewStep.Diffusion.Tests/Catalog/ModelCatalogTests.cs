@@ -24,6 +24,9 @@ public sealed class ModelCatalogTests : IDisposable
             Assert.Equal((steps, steps, steps, 1024), (lightning.Steps, lightning.MinSteps, lightning.MaxSteps, lightning.Width!.Value));
         }
 
+        Assert.True(catalog.TryGet("pixart-lcm", out var pixart));
+        Assert.Equal((4, 0f, 1024, 1024), (pixart.Steps, pixart.GuidanceScale, pixart.Width!.Value, pixart.Height!.Value));
+        Assert.Null(pixart.HubRepo);
         Assert.True(catalog.TryGet("sdxl-lightning-1step", out var oneStep));
         Assert.Equal("sample", oneStep.SchedulerOverrides!["prediction_type"].GetString());
     }

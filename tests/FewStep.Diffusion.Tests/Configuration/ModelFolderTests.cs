@@ -9,6 +9,7 @@ public sealed class ModelFolderTests
     [InlineData("tiny-sdxl-turbo", PipelineFamily.StableDiffusionXL)]
     [InlineData("tiny-sdxl-lightning", PipelineFamily.StableDiffusionXL)]
     [InlineData("tiny-lcm", PipelineFamily.LatentConsistency)]
+    [InlineData("tiny-pixart-lcm", PipelineFamily.PixArt)]
     public void Conformance_models_open_as_their_family(string model, PipelineFamily family)
     {
         var folder = ModelFolder.Open(ConformancePaths.Model(model));
@@ -36,6 +37,26 @@ public sealed class ModelFolderTests
         Assert.Null(sdxl.Index.ComponentClass("image_encoder"));
         Assert.Equal(32, lcm.ReadConfig<UNetConfig>("unet").TimeCondProjDim);
         Assert.Equal(0.18215f, lcm.ReadConfig<VaeConfig>("vae_decoder").ScalingFactor);
+    }
+
+    [Fact]
+    public void Pixart_folder_reads_its_transformer_and_t5_configs_and_geometry()
+    {
+        var folder = ModelFolder.Open(ConformancePaths.Model("tiny-pixart-lcm"));
+
+        var transformer = folder.ReadConfig<TransformerConfig>("transformer");
+        Assert.Equal((4, 8, 2, 128), (transformer.InChannels, transformer.OutputChannels, transformer.PatchSize, transformer.SampleSize!.Value));
+        Assert.True(transformer.LearnedSigma);
+        Assert.True(transformer.UsesResolutionConditions);
+        Assert.Equal(32, transformer.CaptionChannels);
+        Assert.Equal(32, folder.ReadConfig<T5EncoderConfig>("text_encoder").DModel);
+        Assert.Equal(["tokenizer", "text_encoder", "transformer", "vae_decoder"], ModelFolder.RequiredComponents(PipelineFamily.PixArt));
+        Assert.Equal("spiece.model", ModelFolder.RequiredFile(PipelineFamily.PixArt, "tokenizer"));
+
+        var geometry = ModelGeometry.Read(folder);
+
+        // VAE scale factor 8 × patch 2; default sample_size 128 × 8.
+        Assert.Equal((16, 1024), (geometry.SizeMultiple, geometry.DefaultSize));
     }
 
     [Fact]

@@ -1,0 +1,154 @@
+using FewStep.Diffusion;
+using FewStep.Diffusion.Configuration;
+using FewStep.Onnx.Sessions;
+using Microsoft.ML.OnnxRuntime;
+
+namespace FewStep.Onnx.Models;
+
+/// <summary>
+/// A PixArt <c>Transformer2DModel</c> export: <c>hidden_states</c>, <c>encoder_hidden_states</c>, <c>timestep</c>,
+/// <c>encoder_attention_mask</c>, and <c>resolution</c> + <c>aspect_ratio</c> when the config's <c>sample_size</c> is
+/// 128; out: <c>out_hidden_states</c>. (optimum has no PixArt exporter: the names are diffusers' <c>forward()</c>
+/// arguments and <c>added_cond_kwargs</c> keys.) Element types and ranks come from the session.
+/// </summary>
+public sealed class PixArtTransformerModel : IDisposable
+{
+    public const string HiddenStates = "hidden_states";
+    public const string EncoderHiddenStates = "encoder_hidden_states";
+    public const string Timestep = "timestep";
+    public const string EncoderAttentionMask = "encoder_attention_mask";
+    public const string Resolution = "resolution";
+    public const string AspectRatio = "aspect_ratio";
+    public const string OutHiddenStates = "out_hidden_states";
+
+    public PixArtTransformerModel(OnnxModelSession session, TransformerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(config);
+        Session = session;
+        Config = config;
+        session.RequireInput(HiddenStates);
+        session.RequireInput(EncoderHiddenStates);
+        session.RequireInput(Timestep);
+        session.RequireInput(EncoderAttentionMask);
+        session.RequireOutput(OutHiddenStates);
+        if (config.UsesResolutionConditions)
+        {
+            session.RequireInput(Resolution);
+            session.RequireInput(AspectRatio);
+        }
+
+        string[] known = [HiddenStates, EncoderHiddenStates, Timestep, EncoderAttentionMask, .. config.UsesResolutionConditions ? new[] { Resolution, AspectRatio } : []];
+        var unexpected = session.Inputs.Keys.Where(name => !known.Contains(name, StringComparer.Ordinal)).ToArray();
+        if (unexpected.Length > 0)
+        {
+            throw new DiffusionException(
+                $"'{session.ModelPath}' takes inputs a PixArtAlphaPipeline does not give it: {string.Join(", ", unexpected)} " +
+                $"(transformer sample_size {config.SampleSize?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unset"}; " +
+                "resolution and aspect_ratio are passed only when it is 128).");
+        }
+    }
+
+    public OnnxModelSession Session { get; }
+
+    public TransformerConfig Config { get; }
+
+    /// <summary>Per-generation buffers: the constant conditioning bound once, hidden states and output reused each step.</summary>
+    public Buffers CreateBuffers(TransformerConditioning conditioning, int latentHeight, int latentWidth)
+    {
+        ArgumentNullException.ThrowIfNull(conditioning);
+        return new Buffers(this, conditioning, latentHeight, latentWidth);
+    }
+
+    /// <summary>One transformer call at <paramref name="timestep"/>, repeated over the batch as the model declares it.</summary>
+    public void Run(Buffers buffers, double timestep, OnnxRunClock? clock, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(buffers);
+        buffers.HiddenStates.Stage();
+        using var timestepValue = OrtInputs.Timestep(Session, Timestep, timestep, buffers.Rows);
+        buffers.SetTimestep(timestepValue);
+        Session.Run(buffers.InputNames, buffers.InputValues, [OutHiddenStates], [buffers.Output.Value], clock, cancellationToken);
+        buffers.Output.Complete();
+    }
+
+    public void Dispose() => Session.Dispose();
+
+    /// <summary>The tensors of one generation's transformer calls, allocated once and reused on every step.</summary>
+    public sealed class Buffers : IDisposable
+    {
+        private readonly List<IDisposable> _owned = [];
+        private readonly string[] _inputNames;
+        private readonly OrtValue?[] _inputValues;
+
+        internal Buffers(PixArtTransformerModel model, TransformerConditioning conditioning, int latentHeight, int latentWidth)
+        {
+            var session = model.Session;
+            var rows = conditioning.Rows;
+            Rows = rows;
+            try
+            {
+                HiddenStates = Own(new FloatTensorBinding(session, PixArtTransformerModel.HiddenStates, session.RequireInput(PixArtTransformerModel.HiddenStates),
+                    [rows, model.Config.InChannels, latentHeight, latentWidth]));
+                Output = Own(new FloatTensorBinding(session, OutHiddenStates, session.RequireOutput(OutHiddenStates),
+                    [rows, model.Config.OutputChannels, latentHeight, latentWidth]));
+                var names = new List<string> { PixArtTransformerModel.HiddenStates, Timestep };
+                var values = new List<OrtValue?> { HiddenStates.Value, null };
+
+                void AddFloats(string name, float[] data, int[] shape)
+                {
+                    var binding = Own(new FloatTensorBinding(session, name, session.RequireInput(name), shape));
+                    data.CopyTo(binding.Data, 0);
+                    binding.Stage();
+                    names.Add(name);
+                    values.Add(binding.Value);
+                }
+
+                AddFloats(EncoderHiddenStates, conditioning.EncoderHiddenStates, [rows, conditioning.SequenceLength, conditioning.HiddenWidth]);
+                names.Add(EncoderAttentionMask);
+                values.Add(Own(OrtInputs.Mask(session, EncoderAttentionMask, conditioning.EncoderAttentionMask, [rows, conditioning.SequenceLength])));
+                if (conditioning.Resolution is { } resolution && conditioning.AspectRatio is { } aspectRatio)
+                {
+                    AddFloats(Resolution, resolution, [rows, 2]);
+                    AddFloats(AspectRatio, aspectRatio, [rows, 1]);
+                }
+
+                _inputNames = [.. names];
+                _inputValues = [.. values];
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public int Rows { get; }
+
+        /// <summary>The transformer input <c>hidden_states</c> [rows, in_channels, h, w]: write it before each call.</summary>
+        public FloatTensorBinding HiddenStates { get; } = null!;
+
+        /// <summary>The transformer output <c>out_hidden_states</c> [rows, out_channels, h, w]: read it after each call.</summary>
+        public FloatTensorBinding Output { get; } = null!;
+
+        internal IReadOnlyCollection<string> InputNames => _inputNames;
+
+        internal IReadOnlyCollection<OrtValue> InputValues => _inputValues!;
+
+        public void Dispose()
+        {
+            foreach (var owned in _owned)
+            {
+                owned.Dispose();
+            }
+        }
+
+        internal void SetTimestep(OrtValue timestep) => _inputValues[1] = timestep;
+
+        private T Own<T>(T item)
+            where T : IDisposable
+        {
+            _owned.Add(item);
+            return item;
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using FewStep.Diffusion.Configuration;
+using FewStep.Diffusion.Noise;
+using FewStep.Diffusion.Schedulers;
+using FewStep.Onnx.Sessions;
+
+namespace FewStep.Onnx.Pipelines;
+
+/// <summary>
+/// A loaded few-step text-to-image pipeline over one ONNX model folder, whatever its family: what the Functions app,
+/// the CLI, the benchmark and the conformance runner need. <see cref="TextToImagePipeline.Load"/> picks the
+/// implementation from <c>model_index.json</c>. Implementations are safe for concurrent <see cref="Generate"/> calls.
+/// </summary>
+public interface ITextToImagePipeline : IDisposable
+{
+    ModelFolder Folder { get; }
+
+    PipelineFamily Family { get; }
+
+    /// <summary>The folder's scheduler config, before any per-request overrides.</summary>
+    SchedulerConfig SchedulerConfig { get; }
+
+    /// <summary>Allowed and default image sizes, from the denoiser's and the VAE's configs.</summary>
+    ModelGeometry Geometry { get; }
+
+    /// <summary>Width and height must be multiples of this.</summary>
+    int SizeMultiple { get; }
+
+    /// <summary>The size a request without width or height gets (diffusers' default).</summary>
+    int DefaultSize { get; }
+
+    ExecutionProviderKind Provider { get; }
+
+    /// <summary>
+    /// Runs the pipeline: encode prompts, prepare timesteps, prepare latents, denoise, decode. Every Gaussian draw
+    /// comes from <paramref name="noise"/>. Invalid requests throw <see cref="Diffusion.DiffusionException"/>.
+    /// </summary>
+    GenerationResult Generate(
+        GenerationRequest request,
+        INoiseSource noise,
+        IPipelineObserver? observer = null,
+        CancellationToken cancellationToken = default);
+}

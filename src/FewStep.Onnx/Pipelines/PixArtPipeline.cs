@@ -1,0 +1,463 @@
+using System.Globalization;
+using System.Numerics.Tensors;
+using FewStep.Diffusion;
+using FewStep.Diffusion.Configuration;
+using FewStep.Diffusion.Noise;
+using FewStep.Diffusion.Schedulers;
+using FewStep.Diffusion.Tensors;
+using FewStep.Diffusion.Tokenization;
+using FewStep.Onnx.Models;
+using FewStep.Onnx.Sessions;
+
+namespace FewStep.Onnx.Pipelines;
+
+/// <summary>
+/// diffusers' <c>PixArtAlphaPipeline</c> (0.27.2) over one ONNX model folder, as PixArt-δ (PixArt-LCM) runs it:
+/// T5 tokenizer and encoder with attention mask, a DiT transformer with learned sigma and the resolution /
+/// aspect-ratio conditions, the folder's scheduler (LCM for PixArt-LCM), ordinary classifier-free guidance when
+/// <c>guidance_scale &gt; 1</c>. Sessions are created once; concurrent <see cref="Generate"/> calls are safe.
+/// </summary>
+public sealed class PixArtPipeline : ITextToImagePipeline
+{
+    /// <summary>diffusers 0.27.2 <c>encode_prompt(max_sequence_length=120)</c>: the tokenizer pads and truncates to this.</summary>
+    public const int MaxSequenceLength = 120;
+
+    private static readonly NullObserver s_noObserver = new();
+    private readonly T5Tokenizer _tokenizer;
+    private readonly string _schedulerJson;
+    private readonly string _schedulerPath;
+
+    private PixArtPipeline(
+        ModelFolder folder,
+        T5Tokenizer tokenizer,
+        T5EncoderModel textEncoder,
+        PixArtTransformerModel transformer,
+        VaeDecoderModel vae,
+        string schedulerPath)
+    {
+        Folder = folder;
+        _tokenizer = tokenizer;
+        TextEncoder = textEncoder;
+        Transformer = transformer;
+        VaeDecoder = vae;
+        _schedulerPath = schedulerPath;
+        _schedulerJson = File.ReadAllText(schedulerPath);
+        SchedulerConfig = Diffusion.Schedulers.SchedulerConfig.Parse(_schedulerJson, schedulerPath);
+        SchedulerFactory.Create(SchedulerConfig);
+    }
+
+    public ModelFolder Folder { get; }
+
+    public PipelineFamily Family => Folder.Family;
+
+    public T5EncoderModel TextEncoder { get; }
+
+    public PixArtTransformerModel Transformer { get; }
+
+    public VaeDecoderModel VaeDecoder { get; }
+
+    public SchedulerConfig SchedulerConfig { get; }
+
+    /// <summary>Sizes: multiples of VAE scale factor × patch size; default transformer <c>sample_size</c> × VAE scale factor (1024).</summary>
+    public ModelGeometry Geometry => ModelGeometry.Of(Transformer.Config, VaeDecoder.Config);
+
+    public int SizeMultiple => Geometry.SizeMultiple;
+
+    public int DefaultSize => Geometry.DefaultSize;
+
+    public ExecutionProviderKind Provider => Transformer.Session.Provider;
+
+    /// <summary>Opens a PixArt model folder and creates its sessions; errors name the file or field.</summary>
+    public static PixArtPipeline Load(string modelFolder, OnnxSessionFactory sessions)
+    {
+        ArgumentNullException.ThrowIfNull(sessions);
+        return Load(ModelFolder.Open(modelFolder), sessions);
+    }
+
+    internal static PixArtPipeline Load(ModelFolder folder, OnnxSessionFactory sessions)
+    {
+        if (folder.Family != PipelineFamily.PixArt)
+        {
+            throw new DiffusionException(
+                $"'{folder.Root}' is a {folder.Index.ClassName}, not a PixArtAlphaPipeline; load it with {nameof(TextToImagePipeline)}.{nameof(TextToImagePipeline.Load)}.");
+        }
+
+        var schedulerPath = folder.SchedulerConfigPath;
+        var tokenizer = T5Tokenizer.Load(folder.ComponentDirectory("tokenizer"));
+        var disposables = new List<IDisposable>();
+        try
+        {
+            var transformer = Track(disposables, new PixArtTransformerModel(
+                sessions.Create("transformer", folder.OnnxPath("transformer")), folder.ReadConfig<TransformerConfig>("transformer")));
+            var vae = Track(disposables, new VaeDecoderModel(
+                sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
+            var encoder = Track(disposables, new T5EncoderModel(
+                sessions.Create("text_encoder", folder.OnnxPath("text_encoder")), folder.ReadConfig<T5EncoderConfig>("text_encoder")));
+            CheckComponentsFit(folder, encoder, transformer, vae);
+            return new PixArtPipeline(folder, tokenizer, encoder, transformer, vae, schedulerPath);
+        }
+        catch
+        {
+            foreach (var disposable in disposables)
+            {
+                disposable.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    public GenerationResult Generate(
+        GenerationRequest request,
+        INoiseSource noise,
+        IPipelineObserver? observer = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(noise);
+        observer ??= s_noObserver;
+        var stages = new StageRecorder();
+        var call = Validate(request);
+        var batch = request.ImageCount;
+        var latentHeight = call.Height / VaeDecoder.Config.ScaleFactor;
+        var latentWidth = call.Width / VaeDecoder.Config.ScaleFactor;
+
+        // 1. Encode the prompts.
+        var conditioning = Encode(request, call, observer, stages, cancellationToken);
+        observer.OnTransformerConditioning(conditioning);
+
+        // 2. Prepare the timesteps.
+        var scheduler = CreateScheduler(request);
+        scheduler.SetTimesteps(request.NumInferenceSteps);
+        var timesteps = scheduler.Timesteps;
+
+        // 3. Prepare the latents: N(0,1) scaled by the scheduler's initial sigma.
+        var channels = Transformer.Config.InChannels;
+        var latentLength = batch * channels * latentHeight * latentWidth;
+        var latents = new float[latentLength];
+        noise.FillStandardNormal(NoiseDraw.InitialLatents, latents);
+        TensorPrimitives.Multiply(latents, scheduler.InitNoiseSigma, latents);
+        observer.OnInitialLatents(latents);
+
+        // 4. Denoise.
+        var prevSample = new float[latentLength];
+        var predOriginal = new float[latentLength];
+        var plane = latentHeight * latentWidth;
+        var outChannels = Transformer.Config.OutputChannels;
+        var outLength = batch * outChannels * plane;
+        var guided = call.ClassifierFreeGuidance ? new float[outLength] : null;
+        var modelOutput = new float[latentLength];
+        using (var buffers = Transformer.CreateBuffers(conditioning, latentHeight, latentWidth))
+        {
+            var copies = call.ClassifierFreeGuidance ? 2 : 1;
+            for (var i = 0; i < timesteps.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var factor = scheduler.ScaleModelInputFactor(i);
+                for (var c = 0; c < copies; c++)
+                {
+                    TensorPrimitives.Multiply(latents, factor, buffers.HiddenStates.Data.AsSpan(c * latentLength, latentLength));
+                }
+
+                using (var stage = stages.Begin(string.Create(CultureInfo.InvariantCulture, $"transformer_step_{i}")))
+                {
+                    Transformer.Run(buffers, timesteps[i], stage.Clock, cancellationToken);
+                }
+
+                using (stages.Begin(string.Create(CultureInfo.InvariantCulture, $"scheduler_step_{i}")))
+                {
+                    // Guidance on all output channels (learned sigma included), then the prediction half only.
+                    var output = buffers.Output.Data.AsSpan();
+                    ReadOnlySpan<float> combined = output[..outLength];
+                    if (guided is not null)
+                    {
+                        LatentMath.CombineGuidance(output[..outLength], output.Slice(outLength, outLength), request.GuidanceScale, guided);
+                        combined = guided;
+                    }
+
+                    KeepFirstChannels(combined, batch, outChannels, channels, plane, modelOutput);
+                    scheduler.Step(i, modelOutput, latents, noise, prevSample, predOriginal);
+                }
+
+                observer.OnStep(new DenoisingStep(i, timesteps.Count, timesteps[i], buffers.HiddenStates.Data, buffers.Output.Data,
+                    modelOutput, prevSample, predOriginal, "transformer", Enumerable.Repeat((long)timesteps[i], buffers.Rows).ToArray()));
+                (latents, prevSample) = (prevSample, latents);
+            }
+        }
+
+        // 5. Decode the last prev_sample (on LCM's last step it equals denoised).
+        var images = Decode(latents, request, call, batch, latentHeight, latentWidth, observer, stages, cancellationToken);
+        return new GenerationResult(images, stages.Finish());
+    }
+
+    public void Dispose()
+    {
+        TextEncoder.Dispose();
+        Transformer.Dispose();
+        VaeDecoder.Dispose();
+    }
+
+    private static T Track<T>(List<IDisposable> disposables, T item)
+        where T : IDisposable
+    {
+        disposables.Add(item);
+        return item;
+    }
+
+    // Mismatched components fail here, naming both sides, instead of deep inside ONNX Runtime.
+    private static void CheckComponentsFit(ModelFolder folder, T5EncoderModel encoder, PixArtTransformerModel transformer, VaeDecoderModel vae)
+    {
+        var config = transformer.Config;
+        if (config.CaptionChannels is { } caption && caption != encoder.Config.DModel)
+        {
+            throw new DiffusionException(
+                $"'{folder.Root}': the transformer's caption_channels is {caption} but the text_encoder d_model is {encoder.Config.DModel}; " +
+                "the components do not belong to one PixArtAlphaPipeline.");
+        }
+
+        if (config.InChannels != vae.Config.LatentChannels)
+        {
+            throw new DiffusionException(
+                $"'{folder.Root}': the transformer's in_channels is {config.InChannels} but the VAE's latent_channels is {vae.Config.LatentChannels}.");
+        }
+
+        if (config.OutputChannels != config.InChannels && !config.LearnedSigma)
+        {
+            throw new DiffusionException(
+                $"'{folder.Root}': the transformer's out_channels is {config.OutputChannels}; PixArt needs in_channels ({config.InChannels}) or twice that (learned sigma).");
+        }
+    }
+
+    // diffusers: the first half of the channels when out_channels // 2 == latent channels, else all of them.
+    private static void KeepFirstChannels(ReadOnlySpan<float> output, int batch, int outChannels, int channels, int plane, Span<float> destination)
+    {
+        var keep = channels * plane;
+        for (var b = 0; b < batch; b++)
+        {
+            output.Slice(b * outChannels * plane, keep).CopyTo(destination.Slice(b * keep, keep));
+        }
+    }
+
+    private PixArtCall Validate(GenerationRequest request)
+    {
+        if (request.Prompts is null || request.Prompts.Count == 0)
+        {
+            throw new DiffusionException("prompt: at least one prompt is required.");
+        }
+
+        for (var i = 0; i < request.Prompts.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(request.Prompts[i]))
+            {
+                throw new DiffusionException($"prompt[{i}] is empty: describe the image to generate.");
+            }
+        }
+
+        if (request.Prompts2 is not null || request.NegativePrompts2 is not null)
+        {
+            throw new DiffusionException(
+                $"prompt_2 and negative_prompt_2 are for SDXL pipelines; '{Folder.Name}' is a {Folder.Index.ClassName}, which has one text encoder.");
+        }
+
+        var count = request.Prompts.Count;
+        var negatives = request.NegativePrompts;
+        if (negatives is not null)
+        {
+            if (negatives.Any(t => t is null))
+            {
+                throw new DiffusionException("negative_prompt: entries must be strings, not null.");
+            }
+
+            if (negatives.Count == 1 && count > 1)
+            {
+                negatives = Enumerable.Repeat(negatives[0], count).ToArray();
+            }
+            else if (negatives.Count != count)
+            {
+                throw new DiffusionException($"negative_prompt has {negatives.Count} entries but there are {count} prompts (give one, or one per prompt).");
+            }
+        }
+
+        if (request.NumInferenceSteps < 1)
+        {
+            throw new DiffusionException($"num_inference_steps must be at least 1, not {request.NumInferenceSteps}.");
+        }
+
+        if (!float.IsFinite(request.GuidanceScale) || request.GuidanceScale < 0)
+        {
+            throw new DiffusionException($"guidance_scale must be a finite number ≥ 0, not {request.GuidanceScale.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        if (request.NumImagesPerPrompt < 1)
+        {
+            throw new DiffusionException($"num_images_per_prompt must be at least 1, not {request.NumImagesPerPrompt}.");
+        }
+
+        var width = request.Width ?? DefaultSize;
+        var height = request.Height ?? DefaultSize;
+        CheckSide("width", width);
+        CheckSide("height", height);
+        var (generateHeight, generateWidth) = (height, width);
+        if (request.UseResolutionBinning)
+        {
+            var bins = ResolutionBinning.BinsFor(Transformer.Config.SampleSize) ?? throw new DiffusionException(
+                $"use_resolution_binning: '{Folder.Name}' has transformer sample_size {Transformer.Config.SampleSize?.ToString(CultureInfo.InvariantCulture) ?? "unset"}; " +
+                "diffusers has aspect-ratio bins only for 128, 64 and 32.");
+            (generateHeight, generateWidth) = ResolutionBinning.Classify(height, width, bins);
+        }
+
+        return new PixArtCall(negatives ?? Enumerable.Repeat(string.Empty, count).ToArray(), request.GuidanceScale > 1f,
+            generateWidth, generateHeight, width, height);
+    }
+
+    private void CheckSide(string name, int value)
+    {
+        if (value <= 0 || value % SizeMultiple != 0)
+        {
+            throw new DiffusionException(
+                $"{name} must be a positive multiple of {SizeMultiple} for '{Folder.Name}' " +
+                $"(VAE scale factor {VaeDecoder.Config.ScaleFactor} × transformer patch size {Transformer.Config.PatchSize}), not {value}.");
+        }
+    }
+
+    private IScheduler CreateScheduler(GenerationRequest request)
+    {
+        var config = request.SchedulerOverrides is { Count: > 0 } overrides
+            ? Diffusion.Schedulers.SchedulerConfig.Parse(_schedulerJson, _schedulerPath, overrides)
+            : SchedulerConfig;
+        return SchedulerFactory.Create(config);
+    }
+
+    // diffusers encode_prompt: text.lower().strip() (clean_caption off), T5 tokens padded to 120 with the attention
+    // mask, the encoder given the mask; then the embeddings repeated per image (p0, p0, p1, p1) and the mask tiled
+    // (p0, p1, p0, p1: `mask.view(bs, -1).repeat(n, 1)`, as diffusers 0.27.2 does; the same rows when n is 1 or there
+    // is one prompt). With guidance the negative rows come first.
+    private TransformerConditioning Encode(GenerationRequest request, PixArtCall call, IPipelineObserver observer, StageRecorder stages, CancellationToken cancellationToken)
+    {
+        T5TokenizedText[] positives;
+        T5TokenizedText[]? negatives = null;
+        using (stages.Begin("tokenize"))
+        {
+            positives = Tokenize(request.Prompts, "prompt", observer);
+            if (call.ClassifierFreeGuidance)
+            {
+                negatives = Tokenize(call.Negatives, "negative", observer);
+            }
+        }
+
+        var n = request.NumImagesPerPrompt;
+        float[] hidden;
+        int[] mask;
+        using (var stage = stages.Begin("text_encode"))
+        {
+            (hidden, mask) = EncodeRows(positives, n, stage.Clock, cancellationToken);
+            if (negatives is not null)
+            {
+                var (negativeHidden, negativeMask) = EncodeRows(negatives, n, stage.Clock, cancellationToken);
+                hidden = LatentMath.ConcatRows(negativeHidden, hidden);
+                mask = [.. negativeMask, .. mask];
+            }
+        }
+
+        var rows = (negatives is null ? 1 : 2) * request.ImageCount;
+        float[]? resolution = null;
+        float[]? aspectRatio = null;
+        if (Transformer.Config.UsesResolutionConditions)
+        {
+            resolution = LatentMath.RepeatRows([call.Height, call.Width], 1, rows);
+            aspectRatio = LatentMath.RepeatRows([(float)((double)call.Height / call.Width)], 1, rows);
+        }
+
+        return new TransformerConditioning(rows, MaxSequenceLength, hidden, mask, resolution, aspectRatio, call.ClassifierFreeGuidance);
+    }
+
+    private T5TokenizedText[] Tokenize(IReadOnlyList<string> texts, string kind, IPipelineObserver observer)
+    {
+        var tokenized = texts.Select(text => _tokenizer.Encode(PythonText.PixArtPreprocess(text), MaxSequenceLength)).ToArray();
+        observer.OnTokenized("tokenizer", kind, tokenized.Select(t => t.Ids).ToArray());
+        observer.OnAttentionMask("tokenizer", kind, tokenized.Select(t => t.AttentionMask).ToArray());
+        return tokenized;
+    }
+
+    private (float[] Hidden, int[] Mask) EncodeRows(T5TokenizedText[] texts, int imagesPerPrompt, OnnxRunClock clock, CancellationToken cancellationToken)
+    {
+        var hidden = TextEncoder.Encode(texts.Select(t => t.Ids).ToArray(), texts.Select(t => t.AttentionMask).ToArray(), clock, cancellationToken);
+        var expected = texts.Length * MaxSequenceLength * TextEncoder.Config.DModel;
+        if (hidden.Length != expected)
+        {
+            throw new DiffusionException(
+                $"'{TextEncoder.Session.ModelPath}' returned {hidden.Length} values for {texts.Length}×{MaxSequenceLength} tokens; " +
+                $"d_model {TextEncoder.Config.DModel} (text_encoder/config.json) expects {expected}.");
+        }
+
+        var mask = new int[imagesPerPrompt * texts.Length * MaxSequenceLength];
+        for (var copy = 0; copy < imagesPerPrompt; copy++)
+        {
+            for (var r = 0; r < texts.Length; r++)
+            {
+                texts[r].AttentionMask.CopyTo(mask, ((copy * texts.Length) + r) * MaxSequenceLength);
+            }
+        }
+
+        return (LatentMath.RepeatRows(hidden, texts.Length, imagesPerPrompt), mask);
+    }
+
+    private GeneratedImage[] Decode(
+        float[] latents,
+        GenerationRequest request,
+        PixArtCall call,
+        int batch,
+        int latentHeight,
+        int latentWidth,
+        IPipelineObserver observer,
+        StageRecorder stages,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var vaeConfig = VaeDecoder.Config;
+        var vaeInput = new float[latents.Length];
+        using (stages.Begin("vae_scale"))
+        {
+            TensorPrimitives.Divide(latents, vaeConfig.ScalingFactor, vaeInput);
+        }
+
+        observer.OnVaeInput(vaeInput);
+        float[] decoded;
+        using (var stage = stages.Begin("vae_decode"))
+        {
+            decoded = VaeDecoder.Decode(vaeInput, batch, latentHeight, latentWidth, stage.Clock, cancellationToken);
+        }
+
+        var bad = LatentMath.IndexOfNonFinite(decoded);
+        if (bad >= 0)
+        {
+            throw new DiffusionException(
+                $"The VAE decoder of '{Folder.Name}' produced {decoded[bad]} (NaN or infinity) at value {bad}: a float16 overflow? " +
+                "Use an fp32 vae_decoder. No image was written.");
+        }
+
+        observer.OnVaeOutput(decoded);
+        var images = new GeneratedImage[batch];
+        using (stages.Begin("postprocess"))
+        {
+            // Resolution binning: resize the decoded batch back to the requested size (diffusers resize_and_crop_tensor).
+            decoded = ImageResize.ResizeAndCrop(decoded, batch, vaeConfig.OutChannels, call.Height, call.Width, call.RequestedHeight, call.RequestedWidth);
+            for (var b = 0; b < batch; b++)
+            {
+                var unit = ImagePostprocessor.ToUnitRangeHwc(decoded, b, vaeConfig.OutChannels, call.RequestedHeight, call.RequestedWidth);
+                observer.OnImage(b, unit);
+                images[b] = new GeneratedImage(b / request.NumImagesPerPrompt, b % request.NumImagesPerPrompt, call.RequestedWidth, call.RequestedHeight,
+                    ImagePostprocessor.ToBytes(unit));
+            }
+        }
+
+        return images;
+    }
+
+    /// <summary>A validated request: negatives (one per prompt), guidance, the size generated and the size requested.</summary>
+    private sealed record PixArtCall(IReadOnlyList<string> Negatives, bool ClassifierFreeGuidance, int Width, int Height, int RequestedWidth, int RequestedHeight);
+
+    private sealed class NullObserver : IPipelineObserver
+    {
+    }
+}
