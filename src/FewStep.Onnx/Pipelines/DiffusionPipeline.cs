@@ -18,21 +18,16 @@ namespace FewStep.Onnx.Pipelines;
 /// </summary>
 public sealed class DiffusionPipeline : ITextToImagePipeline
 {
-    private static readonly NullObserver s_noObserver = new();
     private readonly IPromptEncoder _promptEncoder;
-    private readonly string _schedulerJson;
-    private readonly string _schedulerPath;
+    private readonly SchedulerSource _scheduler;
 
-    private DiffusionPipeline(ModelFolder folder, IPromptEncoder promptEncoder, UNetModel unet, VaeDecoderModel vae, string schedulerPath)
+    private DiffusionPipeline(ModelFolder folder, IPromptEncoder promptEncoder, UNetModel unet, VaeDecoderModel vae, SchedulerSource scheduler)
     {
         Folder = folder;
         _promptEncoder = promptEncoder;
         UNet = unet;
         VaeDecoder = vae;
-        _schedulerPath = schedulerPath;
-        _schedulerJson = File.ReadAllText(schedulerPath);
-        SchedulerConfig = Diffusion.Schedulers.SchedulerConfig.Parse(_schedulerJson, schedulerPath);
-        SchedulerFactory.Create(SchedulerConfig);
+        _scheduler = scheduler;
     }
 
     public ModelFolder Folder { get; }
@@ -44,7 +39,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
     public VaeDecoderModel VaeDecoder { get; }
 
     /// <summary>The folder's scheduler config, before any per-request overrides.</summary>
-    public SchedulerConfig SchedulerConfig { get; }
+    public SchedulerConfig SchedulerConfig => _scheduler.Config;
 
     /// <summary>Allowed and default image sizes, from the UNet and VAE configs.</summary>
     public ModelGeometry Geometry => ModelGeometry.Of(UNet.Config, VaeDecoder.Config);
@@ -72,26 +67,16 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
                 $"'{folder.Root}' is a {folder.Index.ClassName}, which {nameof(DiffusionPipeline)} does not run; load it with {nameof(TextToImagePipeline)}.{nameof(TextToImagePipeline.Load)}.");
         }
 
-        var schedulerPath = folder.SchedulerConfigPath;
-        var disposables = new List<IDisposable>();
-        try
-        {
-            var unet = Track(disposables, new UNetModel(sessions.Create("unet", folder.OnnxPath("unet")), folder.ReadConfig<UNetConfig>("unet")));
-            var vae = Track(disposables, new VaeDecoderModel(
-                sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
-            var encoder = Track(disposables, CreatePromptEncoder(folder, sessions, unet, disposables));
-            CheckComponentsFit(folder, unet, encoder);
-            return new DiffusionPipeline(folder, encoder, unet, vae, schedulerPath);
-        }
-        catch
-        {
-            foreach (var disposable in disposables)
-            {
-                disposable.Dispose();
-            }
-
-            throw;
-        }
+        var scheduler = new SchedulerSource(folder.SchedulerConfigPath);
+        using var loader = new ComponentLoader();
+        var unet = loader.Add(new UNetModel(sessions.Create("unet", folder.OnnxPath("unet")), folder.ReadConfig<UNetConfig>("unet")));
+        var vae = loader.Add(new VaeDecoderModel(
+            sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
+        var encoder = loader.Add(CreatePromptEncoder(folder, sessions, unet, loader));
+        CheckComponentsFit(folder, unet, encoder);
+        var pipeline = new DiffusionPipeline(folder, encoder, unet, vae, scheduler);
+        loader.Keep();
+        return pipeline;
     }
 
     /// <summary>
@@ -106,7 +91,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(noise);
-        observer ??= s_noObserver;
+        observer ??= IPipelineObserver.None;
         var stages = new StageRecorder();
         var prompts = Validate(request);
         var batch = request.ImageCount;
@@ -119,7 +104,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         observer.OnConditioning(conditioning);
 
         // 2. Prepare the timesteps.
-        var scheduler = CreateScheduler(request);
+        var scheduler = _scheduler.Create(request.SchedulerOverrides);
         scheduler.SetTimesteps(request.NumInferenceSteps);
         var timesteps = scheduler.Timesteps;
 
@@ -183,16 +168,9 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         VaeDecoder.Dispose();
     }
 
-    private static T Track<T>(List<IDisposable> disposables, T item)
-        where T : IDisposable
+    private static IPromptEncoder CreatePromptEncoder(ModelFolder folder, OnnxSessionFactory sessions, UNetModel unet, ComponentLoader loader)
     {
-        disposables.Add(item);
-        return item;
-    }
-
-    private static IPromptEncoder CreatePromptEncoder(ModelFolder folder, OnnxSessionFactory sessions, UNetModel unet, List<IDisposable> disposables)
-    {
-        TextEncoderModel Encoder(string component) => Track(disposables, new TextEncoderModel(
+        TextEncoderModel Encoder(string component) => loader.Add(new TextEncoderModel(
             sessions.Create(component, folder.OnnxPath(component)), folder.ReadConfig<TextEncoderConfig>(component)));
 
         var tokenizer = ClipTokenizer.Load(folder.ComponentDirectory("tokenizer"));
@@ -241,19 +219,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
 
     private PromptSet Validate(GenerationRequest request)
     {
-        if (request.Prompts is null || request.Prompts.Count == 0)
-        {
-            throw new DiffusionException("prompt: at least one prompt is required.");
-        }
-
-        for (var i = 0; i < request.Prompts.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(request.Prompts[i]))
-            {
-                throw new DiffusionException($"prompt[{i}] is empty: describe the image to generate.");
-            }
-        }
-
+        RequestChecks.Common(request);
         if (request.UseResolutionBinning)
         {
             throw new DiffusionException($"use_resolution_binning is a PixArt option; '{Folder.Name}' is a {Folder.Index.ClassName}.");
@@ -272,73 +238,16 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         }
 
         var count = request.Prompts.Count;
-        var prompts2 = PerPrompt(request.Prompts2, count, "prompt_2", allowOne: false) ?? request.Prompts;
-        var negatives = PerPrompt(request.NegativePrompts, count, "negative_prompt", allowOne: true);
-        var negatives2 = PerPrompt(request.NegativePrompts2, count, "negative_prompt_2", allowOne: true);
-        if (request.NumInferenceSteps < 1)
-        {
-            throw new DiffusionException($"num_inference_steps must be at least 1, not {request.NumInferenceSteps}.");
-        }
-
-        if (!float.IsFinite(request.GuidanceScale) || request.GuidanceScale < 0)
-        {
-            throw new DiffusionException($"guidance_scale must be a finite number ≥ 0, not {request.GuidanceScale.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
-        if (request.NumImagesPerPrompt < 1)
-        {
-            throw new DiffusionException($"num_images_per_prompt must be at least 1, not {request.NumImagesPerPrompt}.");
-        }
-
+        var prompts2 = RequestChecks.PerPrompt(request.Prompts2, count, "prompt_2", allowOne: false) ?? request.Prompts;
+        var negatives = RequestChecks.PerPrompt(request.NegativePrompts, count, "negative_prompt", allowOne: true);
+        var negatives2 = RequestChecks.PerPrompt(request.NegativePrompts2, count, "negative_prompt_2", allowOne: true);
         var width = request.Width ?? DefaultSize;
         var height = request.Height ?? DefaultSize;
-        CheckSide("width", width);
-        CheckSide("height", height);
+        var why = $"VAE scale factor {VaeDecoder.Config.ScaleFactor} × UNet down-sampling {UNet.Config.LatentSizeMultiple}";
+        RequestChecks.Side("width", width, SizeMultiple, Folder.Name, why);
+        RequestChecks.Side("height", height, SizeMultiple, Folder.Name, why);
         var cfg = Family != PipelineFamily.LatentConsistency && request.GuidanceScale > 1f;
         return new PromptSet(request.Prompts, prompts2, negatives, negatives2, request.NumImagesPerPrompt, cfg, width, height);
-    }
-
-    private void CheckSide(string name, int value)
-    {
-        if (value <= 0 || value % SizeMultiple != 0)
-        {
-            throw new DiffusionException(
-                $"{name} must be a positive multiple of {SizeMultiple} for '{Folder.Name}' " +
-                $"(VAE scale factor {VaeDecoder.Config.ScaleFactor} × UNet down-sampling {UNet.Config.LatentSizeMultiple}), not {value}.");
-        }
-    }
-
-    private static IReadOnlyList<string>? PerPrompt(IReadOnlyList<string>? texts, int count, string field, bool allowOne)
-    {
-        if (texts is null)
-        {
-            return null;
-        }
-
-        if (texts.Any(t => t is null))
-        {
-            throw new DiffusionException($"{field}: entries must be strings, not null.");
-        }
-
-        if (texts.Count == count)
-        {
-            return texts;
-        }
-
-        if (allowOne && texts.Count == 1)
-        {
-            return Enumerable.Repeat(texts[0], count).ToArray();
-        }
-
-        throw new DiffusionException($"{field} has {texts.Count} entries but there are {count} prompts{(allowOne ? " (give one, or one per prompt)" : string.Empty)}.");
-    }
-
-    private IScheduler CreateScheduler(GenerationRequest request)
-    {
-        var config = request.SchedulerOverrides is { Count: > 0 } overrides
-            ? Diffusion.Schedulers.SchedulerConfig.Parse(_schedulerJson, _schedulerPath, overrides)
-            : SchedulerConfig;
-        return SchedulerFactory.Create(config);
     }
 
     // diffusers computes timestep_cond whenever the UNet has time_cond_proj_dim (LCM, and SD/SDXL with a fused
@@ -374,36 +283,13 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
             ScaleForVae(latents, vaeInput, vaeConfig, latentHeight * latentWidth);
         }
 
-        observer.OnVaeInput(vaeInput);
-        float[] decoded;
-        using (var stage = stages.Begin("vae_decode"))
-        {
-            decoded = VaeDecoder.Decode(vaeInput, batch, latentHeight, latentWidth, stage.Clock, cancellationToken);
-        }
-
-        var bad = LatentMath.IndexOfNonFinite(decoded);
-        if (bad >= 0)
-        {
-            throw new DiffusionException(
-                $"The VAE decoder of '{Folder.Name}' produced {decoded[bad]} (NaN or infinity) at value {bad}. " +
-                "This is the known float16 overflow of the SDXL VAE: use an fp32 vae_decoder or the fp16-fix VAE " +
-                "(madebyollin/sdxl-vae-fp16-fix) exported to ONNX. No image was written.");
-        }
-
-        observer.OnVaeOutput(decoded);
-        var images = new GeneratedImage[batch];
+        var decoded = VaeDecoding.Decode(VaeDecoder, vaeInput, batch, latentHeight, latentWidth, Folder.Name,
+            "This is the known float16 overflow of the SDXL VAE: use an fp32 vae_decoder or the fp16-fix VAE (madebyollin/sdxl-vae-fp16-fix) exported to ONNX.",
+            observer, stages, cancellationToken);
         using (stages.Begin("postprocess"))
         {
-            for (var b = 0; b < batch; b++)
-            {
-                var unit = ImagePostprocessor.ToUnitRangeHwc(decoded, b, vaeConfig.OutChannels, prompts.Height, prompts.Width);
-                observer.OnImage(b, unit);
-                images[b] = new GeneratedImage(b / request.NumImagesPerPrompt, b % request.NumImagesPerPrompt, prompts.Width, prompts.Height,
-                    ImagePostprocessor.ToBytes(unit));
-            }
+            return VaeDecoding.ToImages(decoded, batch, vaeConfig.OutChannels, prompts.Height, prompts.Width, request.NumImagesPerPrompt, observer);
         }
-
-        return images;
     }
 
     // diffusers: latents / scaling_factor; SDXL with a VAE that declares latents_mean/std de-normalises per channel.
@@ -426,9 +312,5 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         }
 
         System.Numerics.Tensors.TensorPrimitives.Divide(latents, config.ScalingFactor, destination);
-    }
-
-    private sealed class NullObserver : IPipelineObserver
-    {
     }
 }

@@ -9,6 +9,9 @@ namespace FewStep.Onnx.Pipelines;
 /// </summary>
 public interface IPipelineObserver
 {
+    /// <summary>An observer that ignores everything.</summary>
+    static IPipelineObserver None { get; } = new NoObserver();
+
     /// <summary>Token ids a tokenizer produced (<paramref name="tokenizer"/>: <c>tokenizer</c>, <c>tokenizer_2</c>; <paramref name="kind"/>: prompt or negative).</summary>
     void OnTokenized(string tokenizer, string kind, IReadOnlyList<int[]> ids)
     {
@@ -49,4 +52,9 @@ public interface IPipelineObserver
     void OnImage(int index, ReadOnlyMemory<float> image)
     {
     }
+}
+
+/// <summary>The no-op observer behind <see cref="IPipelineObserver.None"/>.</summary>
+internal sealed class NoObserver : IPipelineObserver
+{
 }

@@ -22,10 +22,8 @@ public sealed class PixArtPipeline : ITextToImagePipeline
     /// <summary>diffusers 0.27.2 <c>encode_prompt(max_sequence_length=120)</c>: the tokenizer pads and truncates to this.</summary>
     public const int MaxSequenceLength = 120;
 
-    private static readonly NullObserver s_noObserver = new();
     private readonly T5Tokenizer _tokenizer;
-    private readonly string _schedulerJson;
-    private readonly string _schedulerPath;
+    private readonly SchedulerSource _scheduler;
 
     private PixArtPipeline(
         ModelFolder folder,
@@ -33,17 +31,14 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         T5EncoderModel textEncoder,
         PixArtTransformerModel transformer,
         VaeDecoderModel vae,
-        string schedulerPath)
+        SchedulerSource scheduler)
     {
         Folder = folder;
         _tokenizer = tokenizer;
         TextEncoder = textEncoder;
         Transformer = transformer;
         VaeDecoder = vae;
-        _schedulerPath = schedulerPath;
-        _schedulerJson = File.ReadAllText(schedulerPath);
-        SchedulerConfig = Diffusion.Schedulers.SchedulerConfig.Parse(_schedulerJson, schedulerPath);
-        SchedulerFactory.Create(SchedulerConfig);
+        _scheduler = scheduler;
     }
 
     public ModelFolder Folder { get; }
@@ -56,7 +51,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
 
     public VaeDecoderModel VaeDecoder { get; }
 
-    public SchedulerConfig SchedulerConfig { get; }
+    public SchedulerConfig SchedulerConfig => _scheduler.Config;
 
     /// <summary>Sizes: multiples of VAE scale factor × patch size; default transformer <c>sample_size</c> × VAE scale factor (1024).</summary>
     public ModelGeometry Geometry => ModelGeometry.Of(Transformer.Config, VaeDecoder.Config);
@@ -82,29 +77,19 @@ public sealed class PixArtPipeline : ITextToImagePipeline
                 $"'{folder.Root}' is a {folder.Index.ClassName}, not a PixArtAlphaPipeline; load it with {nameof(TextToImagePipeline)}.{nameof(TextToImagePipeline.Load)}.");
         }
 
-        var schedulerPath = folder.SchedulerConfigPath;
+        var scheduler = new SchedulerSource(folder.SchedulerConfigPath);
         var tokenizer = T5Tokenizer.Load(folder.ComponentDirectory("tokenizer"));
-        var disposables = new List<IDisposable>();
-        try
-        {
-            var transformer = Track(disposables, new PixArtTransformerModel(
-                sessions.Create("transformer", folder.OnnxPath("transformer")), folder.ReadConfig<TransformerConfig>("transformer")));
-            var vae = Track(disposables, new VaeDecoderModel(
-                sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
-            var encoder = Track(disposables, new T5EncoderModel(
-                sessions.Create("text_encoder", folder.OnnxPath("text_encoder")), folder.ReadConfig<T5EncoderConfig>("text_encoder")));
-            CheckComponentsFit(folder, encoder, transformer, vae);
-            return new PixArtPipeline(folder, tokenizer, encoder, transformer, vae, schedulerPath);
-        }
-        catch
-        {
-            foreach (var disposable in disposables)
-            {
-                disposable.Dispose();
-            }
-
-            throw;
-        }
+        using var loader = new ComponentLoader();
+        var transformer = loader.Add(new PixArtTransformerModel(
+            sessions.Create("transformer", folder.OnnxPath("transformer")), folder.ReadConfig<TransformerConfig>("transformer")));
+        var vae = loader.Add(new VaeDecoderModel(
+            sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
+        var encoder = loader.Add(new T5EncoderModel(
+            sessions.Create("text_encoder", folder.OnnxPath("text_encoder")), folder.ReadConfig<T5EncoderConfig>("text_encoder")));
+        CheckComponentsFit(folder, encoder, transformer, vae);
+        var pipeline = new PixArtPipeline(folder, tokenizer, encoder, transformer, vae, scheduler);
+        loader.Keep();
+        return pipeline;
     }
 
     public GenerationResult Generate(
@@ -115,7 +100,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(noise);
-        observer ??= s_noObserver;
+        observer ??= IPipelineObserver.None;
         var stages = new StageRecorder();
         var call = Validate(request);
         var batch = request.ImageCount;
@@ -127,7 +112,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         observer.OnTransformerConditioning(conditioning);
 
         // 2. Prepare the timesteps.
-        var scheduler = CreateScheduler(request);
+        var scheduler = _scheduler.Create(request.SchedulerOverrides);
         scheduler.SetTimesteps(request.NumInferenceSteps);
         var timesteps = scheduler.Timesteps;
 
@@ -197,13 +182,6 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         VaeDecoder.Dispose();
     }
 
-    private static T Track<T>(List<IDisposable> disposables, T item)
-        where T : IDisposable
-    {
-        disposables.Add(item);
-        return item;
-    }
-
     // Mismatched components fail here, naming both sides, instead of deep inside ONNX Runtime.
     private static void CheckComponentsFit(ModelFolder folder, T5EncoderModel encoder, PixArtTransformerModel transformer, VaeDecoderModel vae)
     {
@@ -240,19 +218,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
 
     private PixArtCall Validate(GenerationRequest request)
     {
-        if (request.Prompts is null || request.Prompts.Count == 0)
-        {
-            throw new DiffusionException("prompt: at least one prompt is required.");
-        }
-
-        for (var i = 0; i < request.Prompts.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(request.Prompts[i]))
-            {
-                throw new DiffusionException($"prompt[{i}] is empty: describe the image to generate.");
-            }
-        }
-
+        RequestChecks.Common(request);
         if (request.Prompts2 is not null || request.NegativePrompts2 is not null)
         {
             throw new DiffusionException(
@@ -260,43 +226,12 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         }
 
         var count = request.Prompts.Count;
-        var negatives = request.NegativePrompts;
-        if (negatives is not null)
-        {
-            if (negatives.Any(t => t is null))
-            {
-                throw new DiffusionException("negative_prompt: entries must be strings, not null.");
-            }
-
-            if (negatives.Count == 1 && count > 1)
-            {
-                negatives = Enumerable.Repeat(negatives[0], count).ToArray();
-            }
-            else if (negatives.Count != count)
-            {
-                throw new DiffusionException($"negative_prompt has {negatives.Count} entries but there are {count} prompts (give one, or one per prompt).");
-            }
-        }
-
-        if (request.NumInferenceSteps < 1)
-        {
-            throw new DiffusionException($"num_inference_steps must be at least 1, not {request.NumInferenceSteps}.");
-        }
-
-        if (!float.IsFinite(request.GuidanceScale) || request.GuidanceScale < 0)
-        {
-            throw new DiffusionException($"guidance_scale must be a finite number ≥ 0, not {request.GuidanceScale.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
-        if (request.NumImagesPerPrompt < 1)
-        {
-            throw new DiffusionException($"num_images_per_prompt must be at least 1, not {request.NumImagesPerPrompt}.");
-        }
-
+        var negatives = RequestChecks.PerPrompt(request.NegativePrompts, count, "negative_prompt", allowOne: true);
         var width = request.Width ?? DefaultSize;
         var height = request.Height ?? DefaultSize;
-        CheckSide("width", width);
-        CheckSide("height", height);
+        var why = $"VAE scale factor {VaeDecoder.Config.ScaleFactor} × transformer patch size {Transformer.Config.PatchSize}";
+        RequestChecks.Side("width", width, SizeMultiple, Folder.Name, why);
+        RequestChecks.Side("height", height, SizeMultiple, Folder.Name, why);
         var (generateHeight, generateWidth) = (height, width);
         if (request.UseResolutionBinning)
         {
@@ -308,24 +243,6 @@ public sealed class PixArtPipeline : ITextToImagePipeline
 
         return new PixArtCall(negatives ?? Enumerable.Repeat(string.Empty, count).ToArray(), request.GuidanceScale > 1f,
             generateWidth, generateHeight, width, height);
-    }
-
-    private void CheckSide(string name, int value)
-    {
-        if (value <= 0 || value % SizeMultiple != 0)
-        {
-            throw new DiffusionException(
-                $"{name} must be a positive multiple of {SizeMultiple} for '{Folder.Name}' " +
-                $"(VAE scale factor {VaeDecoder.Config.ScaleFactor} × transformer patch size {Transformer.Config.PatchSize}), not {value}.");
-        }
-    }
-
-    private IScheduler CreateScheduler(GenerationRequest request)
-    {
-        var config = request.SchedulerOverrides is { Count: > 0 } overrides
-            ? Diffusion.Schedulers.SchedulerConfig.Parse(_schedulerJson, _schedulerPath, overrides)
-            : SchedulerConfig;
-        return SchedulerFactory.Create(config);
     }
 
     // diffusers encode_prompt: text.lower().strip() (clean_caption off), T5 tokens padded to 120 with the attention
@@ -421,43 +338,16 @@ public sealed class PixArtPipeline : ITextToImagePipeline
             TensorPrimitives.Divide(latents, vaeConfig.ScalingFactor, vaeInput);
         }
 
-        observer.OnVaeInput(vaeInput);
-        float[] decoded;
-        using (var stage = stages.Begin("vae_decode"))
-        {
-            decoded = VaeDecoder.Decode(vaeInput, batch, latentHeight, latentWidth, stage.Clock, cancellationToken);
-        }
-
-        var bad = LatentMath.IndexOfNonFinite(decoded);
-        if (bad >= 0)
-        {
-            throw new DiffusionException(
-                $"The VAE decoder of '{Folder.Name}' produced {decoded[bad]} (NaN or infinity) at value {bad}: a float16 overflow? " +
-                "Use an fp32 vae_decoder. No image was written.");
-        }
-
-        observer.OnVaeOutput(decoded);
-        var images = new GeneratedImage[batch];
+        var decoded = VaeDecoding.Decode(VaeDecoder, vaeInput, batch, latentHeight, latentWidth, Folder.Name,
+            "A float16 overflow? Use an fp32 vae_decoder.", observer, stages, cancellationToken);
         using (stages.Begin("postprocess"))
         {
             // Resolution binning: resize the decoded batch back to the requested size (diffusers resize_and_crop_tensor).
             decoded = ImageResize.ResizeAndCrop(decoded, batch, vaeConfig.OutChannels, call.Height, call.Width, call.RequestedHeight, call.RequestedWidth);
-            for (var b = 0; b < batch; b++)
-            {
-                var unit = ImagePostprocessor.ToUnitRangeHwc(decoded, b, vaeConfig.OutChannels, call.RequestedHeight, call.RequestedWidth);
-                observer.OnImage(b, unit);
-                images[b] = new GeneratedImage(b / request.NumImagesPerPrompt, b % request.NumImagesPerPrompt, call.RequestedWidth, call.RequestedHeight,
-                    ImagePostprocessor.ToBytes(unit));
-            }
+            return VaeDecoding.ToImages(decoded, batch, vaeConfig.OutChannels, call.RequestedHeight, call.RequestedWidth, request.NumImagesPerPrompt, observer);
         }
-
-        return images;
     }
 
     /// <summary>A validated request: negatives (one per prompt), guidance, the size generated and the size requested.</summary>
     private sealed record PixArtCall(IReadOnlyList<string> Negatives, bool ClassifierFreeGuidance, int Width, int Height, int RequestedWidth, int RequestedHeight);
-
-    private sealed class NullObserver : IPipelineObserver
-    {
-    }
 }

@@ -1,0 +1,28 @@
+using System.Text.Json;
+using FewStep.Diffusion.Schedulers;
+
+namespace FewStep.Onnx.Pipelines;
+
+/// <summary>
+/// A model folder's <c>scheduler_config.json</c>, read and checked once at load; each generation gets its own
+/// scheduler from it, with the request's overrides applied.
+/// </summary>
+internal sealed class SchedulerSource
+{
+    private readonly string _path;
+    private readonly string _json;
+
+    public SchedulerSource(string path)
+    {
+        _path = path;
+        _json = File.ReadAllText(path);
+        Config = SchedulerConfig.Parse(_json, path);
+        SchedulerFactory.Create(Config);
+    }
+
+    /// <summary>The folder's config, before any per-request overrides.</summary>
+    public SchedulerConfig Config { get; }
+
+    public IScheduler Create(IReadOnlyDictionary<string, JsonElement>? overrides) =>
+        SchedulerFactory.Create(overrides is { Count: > 0 } ? SchedulerConfig.Parse(_json, _path, overrides) : Config);
+}
