@@ -34,6 +34,9 @@ public sealed record GenerationSpec
 
     public string? WebhookUrl { get; init; }
 
+    /// <summary>PixArt only: generate at the closest aspect-ratio bin and resize back (diffusers' resolution binning).</summary>
+    public bool UseResolutionBinning { get; init; }
+
     public int ImageCount => Prompts.Count * NumImagesPerPrompt;
 
     /// <summary>

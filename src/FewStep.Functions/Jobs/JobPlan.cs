@@ -28,7 +28,7 @@ public sealed record JobPlan(
         foreach (var request in requests)
         {
             var spec = request.Spec;
-            var key = (spec.Model, spec.NumInferenceSteps, spec.GuidanceScale, spec.Width, spec.Height, spec.NegativePrompts is null, spec.NegativePrompts2 is null);
+            var key = (spec.Model, spec.NumInferenceSteps, spec.GuidanceScale, spec.Width, spec.Height, spec.NegativePrompts is null, spec.NegativePrompts2 is null, spec.UseResolutionBinning);
             for (var p = 0; p < spec.Prompts.Count; p++)
             {
                 for (var i = 0; i < spec.NumImagesPerPrompt; i++)

@@ -29,6 +29,6 @@ public sealed class LoadedJobPlan
             var p = r.PromptIndex;
             return new RenderItem(p, r.ImageIndex, spec.ImageSeed(p, r.ImageIndex), spec.Prompts[p], spec.Prompts2?[p], spec.NegativePrompts?[p], spec.NegativePrompts2?[p]);
         }).ToList();
-        return new RenderJob(first.Model, first.NumInferenceSteps, first.GuidanceScale, first.Width, first.Height, items);
+        return new RenderJob(first.Model, first.NumInferenceSteps, first.GuidanceScale, first.Width, first.Height, items, first.UseResolutionBinning);
     }
 }

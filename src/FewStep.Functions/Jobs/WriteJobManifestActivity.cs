@@ -78,6 +78,7 @@ public sealed class WriteJobManifestActivity
                         height = spec.Height,
                         seed = spec.Seed,
                         num_images_per_prompt = spec.NumImagesPerPrompt,
+                        use_resolution_binning = spec.UseResolutionBinning ? true : (bool?)null,
                     },
                     images = images.Select(x => new
                     {

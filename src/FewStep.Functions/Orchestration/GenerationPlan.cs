@@ -28,7 +28,7 @@ public static class GenerationPlan
         return Images(spec)
             .Chunk(input.BatchSize)
             .Select(items => new RenderBatchInput(input.Id, input.BlobPrefix,
-                new RenderJob(spec.Model, spec.NumInferenceSteps, spec.GuidanceScale, spec.Width, spec.Height, items)))
+                new RenderJob(spec.Model, spec.NumInferenceSteps, spec.GuidanceScale, spec.Width, spec.Height, items, spec.UseResolutionBinning)))
             .ToList();
     }
 }

@@ -56,6 +56,7 @@ public sealed class WriteManifestActivity
                     spec.Height,
                     spec.Seed,
                     spec.NumImagesPerPrompt,
+                    UseResolutionBinning = spec.UseResolutionBinning ? true : (bool?)null,
                 },
                 Images = images.Select(i => new { i.PromptIndex, i.ImageIndex, i.Seed, i.Blob }),
                 ImagesExpected = spec.ImageCount,

@@ -57,6 +57,7 @@ public sealed partial class PipelineImageRenderer : IImageRenderer, IDisposable
             Width = job.Width,
             Height = job.Height,
             SchedulerOverrides = entry.SchedulerOverrides,
+            UseResolutionBinning = job.UseResolutionBinning,
         };
 
         GenerationResult result;

@@ -7,4 +7,5 @@ public sealed record RenderJob(
     float GuidanceScale,
     int Width,
     int Height,
-    IReadOnlyList<RenderItem> Items);
+    IReadOnlyList<RenderItem> Items,
+    bool UseResolutionBinning = false);

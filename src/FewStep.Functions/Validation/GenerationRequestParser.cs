@@ -22,6 +22,7 @@ public sealed class GenerationRequestParser
     {
         "model", "prompt", "prompts", "prompt_2", "negative_prompt", "negative_prompt_2", "num_inference_steps",
         "guidance_scale", "width", "height", "seed", "num_images_per_prompt", "webhook_url",
+        "use_resolution_binning",
     };
 
     private readonly ModelRegistry _models;
@@ -61,6 +62,7 @@ public sealed class GenerationRequestParser
         var negatives2 = ReadTexts(body, "negative_prompt_2", count, errors, allowEmpty: true);
         var webhook = ReadWebhook(body, errors);
         var seed = ReadSeed(body, errors);
+        var binning = ReadBool(body, "use_resolution_binning", errors) ?? false;
         var imagesPerPrompt = ReadInt(body, "num_images_per_prompt", errors) ?? 1;
         if (!errors.Has("num_images_per_prompt") && (imagesPerPrompt < 1 || imagesPerPrompt > _options.MaxImagesPerPrompt))
         {
@@ -94,6 +96,10 @@ public sealed class GenerationRequestParser
             width = ReadSide(body, "width", entry.Width ?? model.Geometry.DefaultSize, Math.Min(entry.MaxWidth, _options.MaxWidth), model, errors);
             height = ReadSide(body, "height", entry.Height ?? model.Geometry.DefaultSize, Math.Min(entry.MaxHeight, _options.MaxHeight), model, errors);
             CheckFamily(model, prompts2, negatives, negatives2, errors);
+            if (binning && model.Family != PipelineFamily.PixArt)
+            {
+                errors.Add("use_resolution_binning", $"is a PixArt option; '{model.Entry.Name}' is not a PixArt model.");
+            }
         }
 
         if (!errors.IsEmpty || model is null || prompts is null)
@@ -117,6 +123,7 @@ public sealed class GenerationRequestParser
                 SeedWasGiven = seed is not null,
                 NumImagesPerPrompt = imagesPerPrompt,
                 WebhookUrl = webhook,
+                UseResolutionBinning = binning,
             },
             errors);
     }
@@ -360,6 +367,22 @@ public sealed class GenerationRequestParser
         }
 
         errors.Add(field, $"must be a number, not {value.GetRawText()}.");
+        return null;
+    }
+
+    private static bool? ReadBool(JsonElement body, string field, ValidationErrors errors)
+    {
+        if (!body.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetBoolean();
+        }
+
+        errors.Add(field, $"must be true or false, not {value.GetRawText()}.");
         return null;
     }
 

@@ -36,6 +36,7 @@ public sealed class StartGenerationValidationTests : IDisposable
         { """{"model":"tiny-sd-turbo","prompt":"a fox","steps":2}""", "steps" },
         { """{"model":"tiny-sd-turbo","prompt":"a fox","Prompt":"a cat"}""", "Prompt" },
         { """{"model":"no-such-model","prompt":"a fox"}""", "model" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","use_resolution_binning":true}""", "use_resolution_binning" },
         { """{"prompt":"a fox"}""", "model" },
         { """{"model":null,"prompt":"a fox"}""", "model" },
         { """{"model":7,"prompt":"a fox"}""", "model" },

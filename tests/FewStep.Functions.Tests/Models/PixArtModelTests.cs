@@ -67,12 +67,35 @@ public sealed class PixArtModelTests : IDisposable
     [InlineData("""{ "model": "tiny-pixart-lcm", "prompt": "x", "negative_prompt_2": "y" }""", "negative_prompt_2")]
     [InlineData("""{ "model": "tiny-pixart-lcm", "prompt": "x", "width": 72 }""", "width")]
     [InlineData("""{ "model": "tiny-pixart-lcm", "prompt": "x", "height": 56 }""", "height")]
+    [InlineData("""{ "model": "tiny-pixart-lcm", "prompt": "x", "use_resolution_binning": "yes" }""", "use_resolution_binning")]
     public void Parser_refuses_what_pixart_cannot_take(string json, string field)
     {
         var result = Parse(json);
 
         Assert.False(result.IsValid);
         Assert.True(result.Errors.Has(field), $"expected an error for {field}");
+    }
+
+    [Fact]
+    public void Resolution_binning_is_a_pixart_request_option()
+    {
+        var result = Parse("""{ "model": "tiny-pixart-lcm", "prompt": "a red panda", "width": 96, "use_resolution_binning": true }""");
+
+        Assert.True(result.IsValid, result.Errors.ToString());
+        Assert.True(result.Spec!.UseResolutionBinning);
+        Assert.False(Parse("""{ "model": "tiny-pixart-lcm", "prompt": "a red panda" }""").Spec!.UseResolutionBinning);
+    }
+
+    [Fact]
+    public async Task Renderer_passes_resolution_binning_and_keeps_the_requested_size()
+    {
+        using var renderer = new PipelineImageRenderer(_registry, _options, NullLogger<PipelineImageRenderer>.Instance);
+        var job = new RenderJob("tiny-pixart-lcm", 1, 0f, 96, 64, [new RenderItem(0, 0, 7, "a red panda", null, null, null)], UseResolutionBinning: true);
+
+        var image = Assert.Single(await renderer.RenderAsync(job, CancellationToken.None));
+
+        using var png = SixLabors.ImageSharp.Image.Load(image.Png.ToArray());
+        Assert.Equal((96, 64), (png.Width, png.Height));
     }
 
     [Fact]

@@ -17,7 +17,7 @@ internal static class DurableTestHost
         var render = new RenderBatchActivity(renderer, store, NullLogger<RenderBatchActivity>.Instance);
         var manifest = new WriteManifestActivity(store);
         var webhook = new NotifyWebhookActivity(http ?? new SingleClientFactory(), store);
-        return DurableTaskTestHost.StartAsync(registry =>
+        return StartOnFreePortAsync(registry =>
         {
             registry.AddOrchestratorFunc<GenerationInput, GenerationOutput>(GenerateImagesOrchestrator.Name, (context, input) => GenerateImagesOrchestrator.RunAsync(context, input));
             registry.AddOrchestratorFunc<RenderChunkInput, RenderChunkResult>(RenderChunkOrchestrator.Name, (context, input) => RenderChunkOrchestrator.RunAsync(context, input));
@@ -33,6 +33,31 @@ internal static class DurableTestHost
                 return true;
             });
         });
+    }
+
+    /// <summary>
+    /// Starts a host on a port the OS just reported free; the host's own random pick sometimes lands on a port in
+    /// use (Azurite's, or one a previous host is still releasing), so a bind failure is retried on a new port.
+    /// </summary>
+    public static async Task<DurableTaskTestHost> StartOnFreePortAsync(Action<Microsoft.DurableTask.DurableTaskRegistry> register)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await DurableTaskTestHost.StartAsync(register, new DurableTaskTestHostOptions { Port = FreePort() });
+            }
+            catch (IOException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        socket.Start();
+        return ((System.Net.IPEndPoint)socket.LocalEndpoint).Port;
     }
 
     /// <summary>An <see cref="IHttpClientFactory"/> handing out plain clients (webhooks to a local listener).</summary>

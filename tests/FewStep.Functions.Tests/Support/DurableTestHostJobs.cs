@@ -22,7 +22,7 @@ internal static class DurableTestHostJobs
         var plan = new PlanJobActivity(storage, services.GetRequiredService<JobFileParser>(), TimeProvider.System, NullLogger<PlanJobActivity>.Instance);
         var render = new RenderJobBatchActivity(storage, renderer, results);
         var manifest = new WriteJobManifestActivity(storage, results);
-        return DurableTaskTestHost.StartAsync(registry =>
+        return DurableTestHost.StartOnFreePortAsync(registry =>
         {
             registry.AddOrchestratorFunc<JobInput, JobOutput>(RunJobOrchestrator.Name, (context, input) => RunJobOrchestrator.RunAsync(context, input));
             registry.AddOrchestratorFunc<JobChunkInput, JobChunkResult>(JobChunkOrchestrator.Name, (context, input) => JobChunkOrchestrator.RunAsync(context, input));
