@@ -133,13 +133,17 @@ public sealed class GenerateImagesOrchestratorTests
     [Fact]
     public async Task The_webhook_receives_the_final_status()
     {
-        using var listener = new LoopbackListener();
+        using var listener = new LocalServer(context =>
+        {
+            context.Response.StatusCode = 200;
+            return Task.CompletedTask;
+        });
         await using var host = await DurableTestHost.StartAsync(new FakeRenderer(), new InMemoryImageStore());
 
-        var instance = await RunAsync(host.Client, GenerationInputs.Create("g6", prompts: 2, imagesPerPrompt: 1, webhook: listener.Url));
+        var instance = await RunAsync(host.Client, GenerationInputs.Create("g6", prompts: 2, imagesPerPrompt: 1, webhook: new Uri(listener.BaseUri, "hook").AbsoluteUri));
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, instance.RuntimeStatus);
-        var body = Assert.Single(listener.Bodies);
+        var body = Assert.Single(listener.Requests).Body;
         using var status = JsonDocument.Parse(body);
         Assert.Equal("g6", status.RootElement.GetProperty("id").GetString());
         Assert.Equal("succeeded", status.RootElement.GetProperty("status").GetString());
@@ -150,14 +154,18 @@ public sealed class GenerateImagesOrchestratorTests
     [Fact]
     public async Task A_failing_webhook_is_retried_and_never_fails_the_generation()
     {
-        using var listener = new LoopbackListener(HttpStatusCode.InternalServerError);
+        using var listener = new LocalServer(context =>
+        {
+            context.Response.StatusCode = 500;
+            return Task.CompletedTask;
+        });
         await using var host = await DurableTestHost.StartAsync(new FakeRenderer(), new InMemoryImageStore());
 
-        var instance = await RunAsync(host.Client, GenerationInputs.Create("g7", prompts: 1, imagesPerPrompt: 1, webhook: listener.Url,
+        var instance = await RunAsync(host.Client, GenerationInputs.Create("g7", prompts: 1, imagesPerPrompt: 1, webhook: new Uri(listener.BaseUri, "hook").AbsoluteUri,
             retry: new RetrySettings(3, TimeSpan.FromMilliseconds(20), 1.0)));
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, instance.RuntimeStatus);
-        Assert.Equal(3, listener.Bodies.Count);
+        Assert.Equal(3, listener.Requests.Count);
     }
 
     private static async Task<OrchestrationMetadata> RunAsync(DurableTaskClient client, GenerationInput input, TimeSpan? timeout = null)

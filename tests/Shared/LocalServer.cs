@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace FewStep.Cli.Tests;
+namespace FewStep.Tests;
 
 /// <summary>An HTTP server on 127.0.0.1 and a free port, answering with a handler; it logs every request.</summary>
 internal sealed class LocalServer : IDisposable
