@@ -2,7 +2,6 @@ using Azure;
 using Azure.Storage.Blobs;
 using FewStep.Functions.Options;
 using FewStep.Functions.Orchestration;
-using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,12 +14,6 @@ namespace FewStep.Functions.Jobs;
 /// </summary>
 public sealed partial class JobStarter
 {
-    private static readonly OrchestrationRuntimeStatus[] s_allStatuses =
-    [
-        OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended,
-        OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated,
-    ];
-
     private readonly FewStepOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<JobStarter> _logger;
@@ -66,19 +59,9 @@ public sealed partial class JobStarter
             _options.BatchesPerSubOrchestration,
             new RetrySettings(_options.RenderMaxAttempts, _options.RenderFirstRetryInterval, _options.RenderBackoffCoefficient),
             _time.GetUtcNow());
-        try
-        {
-            await client.ScheduleNewOrchestrationInstanceAsync(
-                RunJobOrchestrator.Name, input, new StartOrchestrationOptions { InstanceId = id }.WithDedupeStatuses(s_allStatuses), cancellationToken).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException)
+        if (await OrchestrationStarts.StartOnceAsync(client, RunJobOrchestrator.Name, input, id, cancellationToken).ConfigureAwait(false) is not null)
         {
             // Two deliveries of one upload raced; the other started the run.
-            if (await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is null)
-            {
-                throw;
-            }
-
             LogDuplicate(_logger, blob.Name, id);
             return id;
         }

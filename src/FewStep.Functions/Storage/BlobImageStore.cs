@@ -71,19 +71,24 @@ public sealed class BlobImageStore : IImageStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(prefix);
         var images = new List<StoredImage>();
-        if (!await _container.ExistsAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return images;
-        }
 
         // "Under the prefix" as a folder: generations/abc must not list generations/abcd/... too.
         var folder = prefix.Length == 0 || prefix.EndsWith('/') ? prefix : prefix + "/";
-        await foreach (var blob in _container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, folder, cancellationToken).ConfigureAwait(false))
+        try
         {
-            if (blob.Name.EndsWith(".png", StringComparison.Ordinal) && ImageMetadata.Parse(blob.Name, blob.Metadata) is { } image)
+            await foreach (var blob in _container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, folder, cancellationToken).ConfigureAwait(false))
             {
-                images.Add(image);
+                if (blob.Name.EndsWith(".png", StringComparison.Ordinal) && ImageMetadata.Parse(blob.Name, blob.Metadata) is { } image)
+                {
+                    images.Add(image);
+                }
             }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // No container yet (nothing uploaded): no images. Caught rather than asked first, which would cost
+            // every status poll an extra request.
+            return images;
         }
 
         return images.OrderBy(i => i.PromptIndex).ThenBy(i => i.ImageIndex).ToList();

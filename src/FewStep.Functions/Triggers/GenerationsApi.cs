@@ -9,7 +9,6 @@ using FewStep.Functions.Orchestration;
 using FewStep.Functions.Validation;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
-using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,13 +22,6 @@ namespace FewStep.Functions.Triggers;
 public sealed partial class GenerationsApi
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
-
-    // Every status but the obsolete Canceled: an id once used is never started again.
-    private static readonly OrchestrationRuntimeStatus[] s_allStatuses =
-    [
-        OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended,
-        OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated,
-    ];
 
     private readonly GenerationRequestParser _parser;
     private readonly GenerationStatusReader _statusReader;
@@ -126,23 +118,9 @@ public sealed partial class GenerationsApi
             new RetrySettings(_options.RenderMaxAttempts, _options.RenderFirstRetryInterval, _options.RenderBackoffCoefficient),
             new RetrySettings(_options.WebhookMaxAttempts, _options.WebhookFirstRetryInterval, 2.0),
             _time.GetUtcNow());
-        try
-        {
-            await client.ScheduleNewOrchestrationInstanceAsync(
-                GenerateImagesOrchestrator.Name,
-                input,
-                new StartOrchestrationOptions { InstanceId = id }.WithDedupeStatuses(s_allStatuses),
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException) when (idempotencyKey is not null)
+        if (await OrchestrationStarts.StartOnceAsync(client, GenerateImagesOrchestrator.Name, input, id, cancellationToken).ConfigureAwait(false) is { } raced)
         {
             // Two requests with the same key raced; the other one started the generation.
-            var raced = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-            if (raced is null)
-            {
-                throw;
-            }
-
             return await Accepted(request, client, id, raced.ReadInputAs<GenerationInput>()?.Spec.Seed ?? spec.Seed, cancellationToken).ConfigureAwait(false);
         }
 
