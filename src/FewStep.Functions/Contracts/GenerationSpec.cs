@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace FewStep.Functions.Contracts;
 
 /// <summary>
@@ -37,6 +39,7 @@ public sealed record GenerationSpec
     /// <summary>PixArt only: generate at the closest aspect-ratio bin and resize back (diffusers' resolution binning).</summary>
     public bool UseResolutionBinning { get; init; }
 
+    [JsonIgnore]
     public int ImageCount => Prompts.Count * NumImagesPerPrompt;
 
     /// <summary>

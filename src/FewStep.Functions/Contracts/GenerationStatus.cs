@@ -8,7 +8,7 @@ public sealed record GenerationStatus
     [JsonPropertyName("id")]
     public required string Id { get; init; }
 
-    /// <summary>pending, running, succeeded, failed or canceled.</summary>
+    /// <summary>pending, running, canceling, succeeded, failed or canceled; a job also partially_failed, rejected or superseded.</summary>
     [JsonPropertyName("status")]
     public required string Status { get; init; }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Unicode;
 using FewStep.Functions.Options;
+using FewStep.Functions.Plans;
 using FewStep.Functions.Validation;
 using Microsoft.Extensions.Options;
 
@@ -33,7 +34,7 @@ public sealed class JobFileParser
         ArgumentNullException.ThrowIfNull(blobName);
         ArgumentNullException.ThrowIfNull(seedForLine);
         var problems = new List<JobProblem>();
-        var requests = new List<JobRequest>();
+        var requests = new List<PlannedRequest>();
         var isLines = blobName.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
         if (!isLines && !blobName.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {
@@ -76,7 +77,7 @@ public sealed class JobFileParser
         return new ParsedJob(problems.Count == 0 ? requests : [], problems);
     }
 
-    private void ParseLines(ReadOnlySpan<byte> content, Func<int, long> seedForLine, List<JobRequest> requests, List<JobProblem> problems)
+    private void ParseLines(ReadOnlySpan<byte> content, Func<int, long> seedForLine, List<PlannedRequest> requests, List<JobProblem> problems)
     {
         var line = 0;
         var count = 0;
@@ -117,10 +118,15 @@ public sealed class JobFileParser
             {
                 problems.Add(new JobProblem(line, "body", $"is not valid JSON: {Reason(e)}"));
             }
+            catch (InvalidOperationException)
+            {
+                // Backstop: text the JSON reader cannot turn into a string (see JsonText).
+                problems.Add(new JobProblem(line, "body", JsonText.UnpairedSurrogate));
+            }
         }
     }
 
-    private void ParseDocument(ReadOnlySpan<byte> content, Func<int, long> seedForLine, List<JobRequest> requests, List<JobProblem> problems)
+    private void ParseDocument(ReadOnlySpan<byte> content, Func<int, long> seedForLine, List<PlannedRequest> requests, List<JobProblem> problems)
     {
         JsonDocument document;
         try
@@ -135,57 +141,76 @@ public sealed class JobFileParser
 
         using (document)
         {
-            var root = document.RootElement;
-            JsonElement list;
-            if (root.ValueKind == JsonValueKind.Array)
+            try
             {
-                list = root;
+                ValidateDocument(document.RootElement, content, seedForLine, requests, problems);
             }
-            else if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("requests", out var wrapped))
+            catch (InvalidOperationException)
             {
-                foreach (var property in root.EnumerateObject().Where(p => p.Name != "requests"))
-                {
-                    problems.Add(new JobProblem(1, property.Name, "is not a field of a job file ({\"requests\": [ ... ]} holds only requests)."));
-                }
-
-                if (wrapped.ValueKind != JsonValueKind.Array)
-                {
-                    problems.Add(new JobProblem(1, "requests", "must be a list of generation requests."));
-                    return;
-                }
-
-                list = wrapped;
-            }
-            else
-            {
-                Validate(root, 1, seedForLine, requests, problems);
-                return;
-            }
-
-            var count = list.GetArrayLength();
-            if (count == 0)
-            {
-                problems.Add(new JobProblem(1, "requests", "is empty: a job holds at least one request."));
-                return;
-            }
-
-            if (count > _options.MaxJobRequests)
-            {
-                problems.Add(new JobProblem(1, "requests", $"holds {count} requests; a job may hold at most {_options.MaxJobRequests}."));
-                return;
-            }
-
-            var lines = ElementLines(content, root.ValueKind == JsonValueKind.Object);
-            var index = 0;
-            foreach (var element in list.EnumerateArray())
-            {
-                Validate(element, index < lines.Count ? lines[index] : 1, seedForLine, requests, problems);
-                index++;
+                // Backstop: text the JSON reader cannot turn into a string (see JsonText).
+                problems.Add(new JobProblem(1, "body", JsonText.UnpairedSurrogate));
             }
         }
     }
 
-    private void Validate(JsonElement element, int line, Func<int, long> seedForLine, List<JobRequest> requests, List<JobProblem> problems)
+    private void ValidateDocument(JsonElement root, ReadOnlySpan<byte> content, Func<int, long> seedForLine, List<PlannedRequest> requests, List<JobProblem> problems)
+    {
+        JsonElement list;
+        if (root.ValueKind == JsonValueKind.Array)
+        {
+            list = root;
+        }
+        else if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("requests", out var wrapped))
+        {
+            foreach (var property in root.EnumerateObject())
+            {
+                if (!JsonText.TryGetName(property, out var name))
+                {
+                    problems.Add(new JobProblem(1, "body", $"has a field name that {JsonText.UnpairedSurrogate}"));
+                }
+                else if (name != "requests")
+                {
+                    problems.Add(new JobProblem(1, name, "is not a field of a job file ({\"requests\": [ ... ]} holds only requests)."));
+                }
+            }
+
+            if (wrapped.ValueKind != JsonValueKind.Array)
+            {
+                problems.Add(new JobProblem(1, "requests", "must be a list of generation requests."));
+                return;
+            }
+
+            list = wrapped;
+        }
+        else
+        {
+            Validate(root, 1, seedForLine, requests, problems);
+            return;
+        }
+
+        var count = list.GetArrayLength();
+        if (count == 0)
+        {
+            problems.Add(new JobProblem(1, "requests", "is empty: a job holds at least one request."));
+            return;
+        }
+
+        if (count > _options.MaxJobRequests)
+        {
+            problems.Add(new JobProblem(1, "requests", $"holds {count} requests; a job may hold at most {_options.MaxJobRequests}."));
+            return;
+        }
+
+        var lines = ElementLines(content, root.ValueKind == JsonValueKind.Object);
+        var index = 0;
+        foreach (var element in list.EnumerateArray())
+        {
+            Validate(element, index < lines.Count ? lines[index] : 1, seedForLine, requests, problems);
+            index++;
+        }
+    }
+
+    private void Validate(JsonElement element, int line, Func<int, long> seedForLine, List<PlannedRequest> requests, List<JobProblem> problems)
     {
         var result = _parser.Parse(element, () => seedForLine(line));
         foreach (var (field, messages) in result.Errors.ToDictionary())
@@ -201,7 +226,7 @@ public sealed class JobFileParser
                 return;
             }
 
-            requests.Add(new JobRequest(line, spec));
+            requests.Add(new PlannedRequest(line, spec));
         }
     }
 

@@ -49,17 +49,8 @@ public sealed partial class JobStarter
             return id;
         }
 
-        var input = new JobInput(
-            id,
-            blob.Name,
-            etag.ToString(),
-            JobIds.ResultsPrefix(blob.Name),
-            _options.BatchSize,
-            _options.SubOrchestrationThreshold,
-            _options.BatchesPerSubOrchestration,
-            new RetrySettings(_options.RenderMaxAttempts, _options.RenderFirstRetryInterval, _options.RenderBackoffCoefficient),
-            _time.GetUtcNow());
-        if (await OrchestrationStarts.StartOnceAsync(client, RunJobOrchestrator.Name, input, id, cancellationToken).ConfigureAwait(false) is not null)
+        var input = RunInputs.ForJob(id, blob.Name, etag.ToString(), _time.GetUtcNow(), _options);
+        if (await OrchestrationStarts.StartOnceAsync(client, RunOrchestrator.Name, input, id, cancellationToken).ConfigureAwait(false) is not null)
         {
             // Two deliveries of one upload raced; the other started the run.
             LogDuplicate(_logger, blob.Name, id);

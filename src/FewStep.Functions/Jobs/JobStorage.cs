@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
@@ -9,18 +8,15 @@ using Microsoft.Extensions.Options;
 namespace FewStep.Functions.Jobs;
 
 /// <summary>
-/// A job's blobs: the uploaded file (read only at the ETag the run belongs to), its results folder, the
-/// rejected-jobs container, and the plan (cached per process: every batch activity of a job reads it).
+/// A job's blobs: the uploaded file (read only at the ETag the run belongs to), its results folder and the
+/// rejected-jobs container.
 /// </summary>
 public sealed class JobStorage
 {
-    private const int PlanCacheSize = 16;
-
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     private readonly BlobServiceClient _service;
     private readonly FewStepOptions _options;
-    private readonly ConcurrentDictionary<string, Lazy<Task<LoadedJobPlan>>> _plans = new(StringComparer.Ordinal);
 
     public JobStorage(BlobServiceClient service, IOptions<FewStepOptions> options)
     {
@@ -109,41 +105,5 @@ public sealed class JobStorage
         {
             HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
         }, cancellationToken).ConfigureAwait(false);
-    }
-
-    public Task WritePlanAsync(string resultsPrefix, JobPlan plan, CancellationToken cancellationToken) =>
-        WriteJsonAsync(JobPlan.BlobName(resultsPrefix), plan, cancellationToken);
-
-    /// <summary>The job's plan, read once per process.</summary>
-    public async Task<LoadedJobPlan> GetPlanAsync(string jobId, string resultsPrefix, CancellationToken cancellationToken)
-    {
-        if (_plans.Count > PlanCacheSize)
-        {
-            _plans.Clear();
-        }
-
-        var lazy = _plans.GetOrAdd(jobId, _ => new Lazy<Task<LoadedJobPlan>>(() => ReadPlanAsync(jobId, resultsPrefix)));
-        try
-        {
-            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            _plans.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedJobPlan>>>(jobId, lazy));
-            throw;
-        }
-    }
-
-    private async Task<LoadedJobPlan> ReadPlanAsync(string jobId, string resultsPrefix)
-    {
-        var content = (await Results.GetBlobClient(JobPlan.BlobName(resultsPrefix)).DownloadContentAsync().ConfigureAwait(false)).Value.Content;
-        var plan = content.ToObjectFromJson<JobPlan>(s_json)
-            ?? throw new InvalidOperationException($"The plan of job {jobId} is empty.");
-        if (plan.JobId != jobId)
-        {
-            throw new InvalidOperationException($"The plan at {resultsPrefix} belongs to job {plan.JobId}, not {jobId}: a newer upload of the same name replaced it.");
-        }
-
-        return new LoadedJobPlan(plan);
     }
 }

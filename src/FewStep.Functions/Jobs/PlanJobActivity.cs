@@ -1,5 +1,5 @@
-using Azure;
 using FewStep.Functions.Orchestration;
+using FewStep.Functions.Plans;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 
@@ -16,13 +16,15 @@ public sealed partial class PlanJobActivity
 
     private readonly JobStorage _storage;
     private readonly JobFileParser _parser;
+    private readonly RunPlanStore _plans;
     private readonly TimeProvider _time;
     private readonly ILogger<PlanJobActivity> _logger;
 
-    public PlanJobActivity(JobStorage storage, JobFileParser parser, TimeProvider time, ILogger<PlanJobActivity> logger)
+    public PlanJobActivity(JobStorage storage, JobFileParser parser, RunPlanStore plans, TimeProvider time, ILogger<PlanJobActivity> logger)
     {
         _storage = storage;
         _parser = parser;
+        _plans = plans;
         _time = time;
         _logger = logger;
     }
@@ -32,60 +34,47 @@ public sealed partial class PlanJobActivity
     public static string MarkerBlobName(string resultsPrefix) => $"{resultsPrefix}/job.json";
 
     [Function(Name)]
-    public Task<JobPlanSummary> Run([ActivityTrigger] JobInput input, FunctionContext context)
+    public Task<PlanSummary> Run([ActivityTrigger] RunInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         return RunAsync(input, context.CancellationToken);
     }
 
-    public async Task<JobPlanSummary> RunAsync(JobInput input, CancellationToken cancellationToken)
+    public async Task<PlanSummary> RunAsync(RunInput input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var blobName = input.JobBlobName ?? throw new ArgumentException($"Run {input.Id} is not a job.", nameof(input));
+        var etag = input.JobETag ?? throw new ArgumentException($"Run {input.Id} has no ETag.", nameof(input));
         try
         {
-            var file = await _storage.ReadJobAsync(input.BlobName, input.ETag, cancellationToken).ConfigureAwait(false);
+            var file = await _storage.ReadJobAsync(blobName, etag, cancellationToken).ConfigureAwait(false);
             if (file.Gone)
             {
-                LogSuperseded(_logger, input.Id, input.BlobName);
-                return new JobPlanSummary(JobPlanSummary.Superseded, 0, 0, 0, 0);
+                LogSuperseded(_logger, input.Id, blobName);
+                return new PlanSummary(RunStatuses.Superseded, 0, 0, 0, 0);
             }
 
             var parsed = file.Content is null
                 ? new ParsedJob([], [new JobProblem(null, "file", $"is {file.Length} bytes; a job file may be at most {_storage.MaxJobBytes} bytes.")])
-                : _parser.Parse(input.BlobName, file.Content.ToMemory().Span, line => JobIds.SeedFor(input.Id, line));
-            await _storage.ClearResultsAsync(input.ResultsPrefix, cancellationToken).ConfigureAwait(false);
+                : _parser.Parse(blobName, file.Content.ToMemory().Span, line => JobIds.SeedFor(input.Id, line));
+            await _storage.ClearResultsAsync(input.Prefix, cancellationToken).ConfigureAwait(false);
+            var source = $"{JobIds.JobsContainer}/{blobName}";
             if (!parsed.IsValid)
             {
-                await _storage.WriteJsonAsync(ErrorBlobName(input.ResultsPrefix), new
-                {
-                    id = input.Id,
-                    job = $"{JobIds.JobsContainer}/{input.BlobName}",
-                    etag = input.ETag,
-                    status = "rejected",
-                    moved_to = $"{_storage.Rejected.Name}/{input.BlobName}",
-                    rejected_at = _time.GetUtcNow(),
-                    problems = parsed.Problems,
-                }, cancellationToken).ConfigureAwait(false);
-                await _storage.MoveToRejectedAsync(input.BlobName, input.ETag, input.Id, cancellationToken).ConfigureAwait(false);
-                LogRejected(_logger, input.Id, input.BlobName, parsed.Problems.Count);
-                return new JobPlanSummary(JobPlanSummary.Rejected, 0, 0, 0, parsed.Problems.Count);
+                await _storage.WriteJsonAsync(ErrorBlobName(input.Prefix), new JobRejection(
+                    input.Id, source, etag, RunStatuses.Rejected, $"{_storage.Rejected.Name}/{blobName}", _time.GetUtcNow(), parsed.Problems), cancellationToken).ConfigureAwait(false);
+                await _storage.MoveToRejectedAsync(blobName, etag, input.Id, cancellationToken).ConfigureAwait(false);
+                LogRejected(_logger, input.Id, blobName, parsed.Problems.Count);
+                return new PlanSummary(RunStatuses.Rejected, 0, 0, 0, parsed.Problems.Count);
             }
 
-            var plan = JobPlan.Create(input.Id, $"{JobIds.JobsContainer}/{input.BlobName}", input.ETag, parsed.Requests, input.BatchSize);
-            await _storage.WritePlanAsync(input.ResultsPrefix, plan, cancellationToken).ConfigureAwait(false);
-            await _storage.WriteJsonAsync(MarkerBlobName(input.ResultsPrefix), new
-            {
-                id = input.Id,
-                job = plan.Source,
-                etag = input.ETag,
-                status = "running",
-                requests = plan.Requests.Count,
-                images = plan.ImageCount,
-            }, cancellationToken).ConfigureAwait(false);
+            var plan = RunPlan.Create(input.Id, RunKind.Job, source, etag, parsed.Requests, input.Settings.BatchSize);
+            await _plans.WriteJobPlanAsync(input.Prefix, plan, cancellationToken).ConfigureAwait(false);
+            await _storage.WriteJsonAsync(MarkerBlobName(input.Prefix), new JobMarker(input.Id, source, etag, RunStatuses.Running, plan.Requests.Count, plan.ImageCount), cancellationToken).ConfigureAwait(false);
             LogPlanned(_logger, input.Id, plan.Requests.Count, plan.ImageCount, plan.Batches.Count);
-            return new JobPlanSummary(JobPlanSummary.Planned, plan.Requests.Count, plan.ImageCount, plan.Batches.Count, 0);
+            return new PlanSummary(PlanSummary.Planned, plan.Requests.Count, plan.ImageCount, plan.Batches.Count, 0);
         }
-        catch (RequestFailedException e) when (TransientErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (TransientErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
         {
             throw new TransientFailureException($"Planning job {input.Id} failed transiently: {e.Message}", e);
         }

@@ -14,11 +14,41 @@ public sealed class FewStepOptions
     /// <summary>Images rendered together in one UNet batch (one activity).</summary>
     public int BatchSize { get; set; } = 4;
 
-    /// <summary>Above this many batches the fan-out goes through sub-orchestrations, keeping each history small.</summary>
-    public int SubOrchestrationThreshold { get; set; } = 64;
+    /// <summary>
+    /// Batches of one generation (or job) queued or rendering at once. The orchestrator feeds the next batch as one
+    /// finishes, so a large request never holds more than this many places in the GPU queue.
+    /// </summary>
+    public int RenderWindow { get; set; } = 2;
 
-    /// <summary>Batches per sub-orchestration on that path.</summary>
-    public int BatchesPerSubOrchestration { get; set; } = 64;
+    /// <summary>
+    /// Batches one orchestration execution schedules before it continues as new, so its durable history stays
+    /// small however large the request (10,000 images in batches of 4 are 40 executions of 64 batches).
+    /// </summary>
+    public int BatchesPerExecution { get; set; } = 64;
+
+    /// <summary>
+    /// Images accepted but not yet rendered, across the service, above which <c>POST /api/generations</c> answers
+    /// 429. At least <see cref="MaxImagesPerRequest"/>, so every valid request fits an empty queue.
+    /// </summary>
+    public int MaxQueuedImages { get; set; } = 20_000;
+
+    /// <summary>The <c>Retry-After</c> of a 429.</summary>
+    public TimeSpan QueueFullRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How old the service-wide count of queued images may be (one durable query per worker per this interval).</summary>
+    public TimeSpan QueueStatsMaxAge { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often a batch that is waiting or rendering looks for its generation's cancel marker (another instance's DELETE).</summary>
+    public TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The <c>Retry-After</c> of a status answer while a generation runs, and of a 202.</summary>
+    public TimeSpan StatusRetryAfter { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Accept webhooks to loopback addresses (and plain http to them): for local testing only. Private, link-local,
+    /// unique-local, multicast and metadata addresses are refused whatever this says.
+    /// </summary>
+    public bool AllowLoopbackWebhooks { get; set; }
 
     public int MaxImagesPerRequest { get; set; } = 10_000;
 
@@ -57,7 +87,7 @@ public sealed class FewStepOptions
     /// <summary>How long an image URL (read-only SAS) stays valid.</summary>
     public TimeSpan SasLifetime { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Batches of one process rendering at once: one per GPU.</summary>
+    /// <summary>Batches of one worker process rendering at once: one per GPU. Waiting batches are served round-robin across generations.</summary>
     public int MaxConcurrentRenders { get; set; } = 1;
 
     /// <summary>Attempts for a batch that fails transiently (storage 5xx or timeout, GPU out of memory).</summary>
@@ -89,8 +119,13 @@ public sealed class FewStepOptions
         Check(string.IsNullOrWhiteSpace(ModelRoot) || Directory.Exists(ModelRoot), nameof(ModelRoot), $"'{ModelRoot}' does not exist");
         Check(ModelCatalogFile is null || File.Exists(ModelCatalogFile), nameof(ModelCatalogFile), $"'{ModelCatalogFile}' does not exist");
         Check(BatchSize is >= 1 and <= 64, nameof(BatchSize), "must be 1 to 64");
-        Check(SubOrchestrationThreshold >= 1, nameof(SubOrchestrationThreshold), "must be at least 1");
-        Check(BatchesPerSubOrchestration >= 1, nameof(BatchesPerSubOrchestration), "must be at least 1");
+        Check(RenderWindow is >= 1 and <= 64, nameof(RenderWindow), $"must be 1 to 64, not {RenderWindow}");
+        Check(BatchesPerExecution >= RenderWindow && BatchesPerExecution <= 1024, nameof(BatchesPerExecution), $"must be {nameof(RenderWindow)} ({RenderWindow}) to 1024, not {BatchesPerExecution}");
+        Check(MaxQueuedImages >= MaxImagesPerRequest, nameof(MaxQueuedImages), $"must be at least {nameof(MaxImagesPerRequest)} ({MaxImagesPerRequest}), or the largest valid request could never be accepted; it is {MaxQueuedImages}");
+        Check(QueueFullRetryAfter >= TimeSpan.FromSeconds(1) && QueueFullRetryAfter <= TimeSpan.FromHours(1), nameof(QueueFullRetryAfter), "must be 1 second to 1 hour");
+        Check(QueueStatsMaxAge > TimeSpan.Zero && QueueStatsMaxAge <= TimeSpan.FromMinutes(5), nameof(QueueStatsMaxAge), "must be more than 0 and at most 5 minutes");
+        Check(CancelPollInterval >= TimeSpan.FromMilliseconds(50) && CancelPollInterval <= TimeSpan.FromMinutes(1), nameof(CancelPollInterval), "must be 50 ms to 1 minute");
+        Check(StatusRetryAfter >= TimeSpan.FromSeconds(1) && StatusRetryAfter <= TimeSpan.FromMinutes(10), nameof(StatusRetryAfter), "must be 1 second to 10 minutes");
         Check(MaxImagesPerRequest >= 1, nameof(MaxImagesPerRequest), "must be at least 1");
         Check(MaxPromptsPerRequest >= 1, nameof(MaxPromptsPerRequest), "must be at least 1");
         Check(MaxImagesPerPrompt >= 1, nameof(MaxImagesPerPrompt), "must be at least 1");

@@ -1,14 +1,10 @@
-using FewStep.Functions.Contracts;
-
 namespace FewStep.Functions.Orchestration;
 
-/// <summary>What the manifest activity records; the image list it reads from storage itself.</summary>
+/// <summary>What the manifest writer needs beyond the plan and the stored images.</summary>
 public sealed record ManifestInput(
-    string Id,
-    string BlobPrefix,
-    GenerationSpec Spec,
-    string Status,
-    GenerationError? Error,
+    RunRef Run,
+    IReadOnlyList<BatchFailure> Failures,
+    bool Canceled,
     DateTimeOffset CreatedAt,
     DateTimeOffset CompletedAt,
     int Batches,

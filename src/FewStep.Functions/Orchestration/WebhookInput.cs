@@ -4,14 +4,13 @@ namespace FewStep.Functions.Orchestration;
 
 /// <summary>The final status to POST to a caller's webhook.</summary>
 public sealed record WebhookInput(
-    string Id,
+    RunRef Run,
     string Url,
-    string BlobPrefix,
     string Status,
     GenerationError? Error,
     DateTimeOffset CreatedAt,
     DateTimeOffset CompletedAt,
     int Total,
     int Completed,
-    string Model,
-    long Seed);
+    string? Model,
+    long? Seed);

@@ -1,29 +1,24 @@
 using FewStep.Diffusion;
 using FewStep.Diffusion.Noise;
-using FewStep.Functions.Options;
 using FewStep.Onnx.Imaging;
 using FewStep.Onnx.Pipelines;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace FewStep.Functions.Rendering;
 
 /// <summary>
-/// Renders with the model's shared pipeline; at most <see cref="FewStepOptions.MaxConcurrentRenders"/> batches of
-/// this process run at once (one GPU, one batch), the rest wait their turn.
+/// Renders with the model's shared pipeline. How many batches render at once, and in which order, is the
+/// render activity's business (<see cref="Queueing.FairRenderGate"/>); this only makes pixels and PNGs.
 /// </summary>
-public sealed partial class PipelineImageRenderer : IImageRenderer, IDisposable
+public sealed partial class PipelineImageRenderer : IImageRenderer
 {
     private readonly ModelRegistry _models;
-    private readonly SemaphoreSlim _gpu;
     private readonly ILogger<PipelineImageRenderer> _logger;
 
-    public PipelineImageRenderer(ModelRegistry models, IOptions<FewStepOptions> options, ILogger<PipelineImageRenderer> logger)
+    public PipelineImageRenderer(ModelRegistry models, ILogger<PipelineImageRenderer> logger)
     {
-        ArgumentNullException.ThrowIfNull(options);
         _models = models;
         _logger = logger;
-        _gpu = new SemaphoreSlim(options.Value.MaxConcurrentRenders, options.Value.MaxConcurrentRenders);
     }
 
     public async Task<IReadOnlyList<RenderedImage>> RenderAsync(RenderJob job, CancellationToken cancellationToken)
@@ -60,18 +55,10 @@ public sealed partial class PipelineImageRenderer : IImageRenderer, IDisposable
             UseResolutionBinning = job.UseResolutionBinning,
         };
 
-        GenerationResult result;
-        await _gpu.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // The pipeline is synchronous (ONNX Runtime blocks); keep it off the caller's thread.
-            result = await Task.Run(() => pipeline.Generate(request, new SeededNoiseSource(items.Select(i => i.Seed).ToArray()), cancellationToken: cancellationToken), cancellationToken)
-                .ConfigureAwait(false);
-        }
-        finally
-        {
-            _gpu.Release();
-        }
+        // The pipeline is synchronous (ONNX Runtime blocks); keep it off the caller's thread. It checks the token
+        // between steps and terminates a running ONNX call when it fires.
+        var result = await Task.Run(() => pipeline.Generate(request, new SeededNoiseSource(items.Select(i => i.Seed).ToArray()), cancellationToken: cancellationToken), cancellationToken)
+            .ConfigureAwait(false);
 
         return result.Images.Select((image, k) =>
         {
@@ -80,8 +67,6 @@ public sealed partial class PipelineImageRenderer : IImageRenderer, IDisposable
             return new RenderedImage(item, BinaryData.FromBytes(PngImageEncoder.Encode(image, parameters)));
         }).ToList();
     }
-
-    public void Dispose() => _gpu.Dispose();
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Model {Model} could not be loaded")]
     private static partial void LogModelUnavailable(ILogger logger, Exception exception, string model);

@@ -55,6 +55,38 @@ public sealed class BlobImageStore : IImageStore, IDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<bool> TryCreateJsonAsync(string blobName, BinaryData json, CancellationToken cancellationToken)
+    {
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // If-None-Match: * makes the create atomic: of concurrent writers exactly one succeeds.
+            await _container.GetBlobClient(blobName).UploadAsync(json, new BlobUploadOptions
+            {
+                HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+                Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            return false;
+        }
+    }
+
+    public async Task<bool> ExistsAsync(string blobName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _container.GetBlobClient(blobName).ExistsAsync(cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // The container itself is missing.
+            return false;
+        }
+    }
+
     public async Task<BinaryData?> ReadAsync(string blobName, CancellationToken cancellationToken)
     {
         try

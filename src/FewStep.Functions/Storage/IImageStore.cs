@@ -9,6 +9,12 @@ public interface IImageStore
     /// <summary>Writes a JSON document (manifest, error report).</summary>
     Task WriteJsonAsync(string blobName, BinaryData json, CancellationToken cancellationToken);
 
+    /// <summary>Writes a JSON document only if no blob of that name exists; false when one did (nothing written).</summary>
+    Task<bool> TryCreateJsonAsync(string blobName, BinaryData json, CancellationToken cancellationToken);
+
+    /// <summary>Whether a blob exists.</summary>
+    Task<bool> ExistsAsync(string blobName, CancellationToken cancellationToken);
+
     /// <summary>Reads a blob, or null when it does not exist.</summary>
     Task<BinaryData?> ReadAsync(string blobName, CancellationToken cancellationToken);
 

@@ -1,14 +1,18 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using FewStep.Functions.Cancellation;
 using FewStep.Functions.Contracts;
 using FewStep.Functions.Options;
 using FewStep.Functions.Orchestration;
+using FewStep.Functions.Plans;
+using FewStep.Functions.Queueing;
 using FewStep.Functions.Validation;
+using FewStep.Functions.Webhooks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,21 +21,32 @@ namespace FewStep.Functions.Triggers;
 
 /// <summary>
 /// <c>POST /api/generations</c>, <c>GET /api/generations/{id}</c>, <c>DELETE /api/generations/{id}</c>. Thin:
-/// validate, start or query the orchestration, answer. A client's mistake is a 4xx problem, never a 500.
+/// validate, record the request, start or query the run, answer. A client's mistake is a 4xx problem naming
+/// the field; storage being down is a 503; nothing a client sends is a 500.
 /// </summary>
 public sealed partial class GenerationsApi
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
+    private static readonly JsonDocumentOptions s_json = new() { MaxDepth = 64 };
+
     private readonly GenerationRequestParser _parser;
-    private readonly GenerationStatusReader _statusReader;
+    private readonly RunStatusReader _statusReader;
+    private readonly RunPlanStore _requests;
+    private readonly RunCancellation _cancellation;
+    private readonly QueueAdmission _queue;
+    private readonly WebhookAddressPolicy _webhooks;
     private readonly FewStepOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<GenerationsApi> _logger;
 
     public GenerationsApi(
         GenerationRequestParser parser,
-        GenerationStatusReader statusReader,
+        RunStatusReader statusReader,
+        RunPlanStore requests,
+        RunCancellation cancellation,
+        QueueAdmission queue,
+        WebhookAddressPolicy webhooks,
         IOptions<FewStepOptions> options,
         TimeProvider time,
         ILogger<GenerationsApi> logger)
@@ -39,181 +54,207 @@ public sealed partial class GenerationsApi
         ArgumentNullException.ThrowIfNull(options);
         _parser = parser;
         _statusReader = statusReader;
+        _requests = requests;
+        _cancellation = cancellation;
+        _queue = queue;
+        _webhooks = webhooks;
         _options = options.Value;
         _time = time;
         _logger = logger;
     }
 
     [Function("StartGeneration")]
-    public async Task<HttpResponseData> Start(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "generations")] HttpRequestData request,
-        [DurableClient] DurableTaskClient client,
-        CancellationToken cancellationToken)
+    public Task<IActionResult> Start(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "generations")] HttpRequest request,
+        [DurableClient] DurableTaskClient client)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var idempotencyKey = request.Headers.TryGetValues(IdempotencyKeyHeader, out var keys) ? keys.FirstOrDefault() : null;
-        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > 256 || idempotencyKey.Any(c => c is < ' ' or > '~')))
-        {
-            return await Invalid(request, IdempotencyKeyHeader, "must be 1 to 256 printable ASCII characters.", cancellationToken).ConfigureAwait(false);
-        }
-
-        var body = await RequestBody.ReadAsync(request, _options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return await HttpResponses.ProblemAsync(request, HttpStatusCode.RequestEntityTooLarge, "The request body is too large.",
-                $"A generation request may be at most {_options.MaxRequestBytes} bytes.", cancellationToken).ConfigureAwait(false);
-        }
-
-        // JsonDocument does not check the UTF-8 inside strings; reading such a string later throws (a 500).
-        if (!Utf8.IsValid(body))
-        {
-            return await Invalid(request, "body", "is not valid UTF-8.", cancellationToken).ConfigureAwait(false);
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException e)
-        {
-            var where = e.LineNumber is { } line ? $" (line {line + 1}, position {e.BytePositionInLine + 1})" : string.Empty;
-            return await Invalid(request, "body", $"is not valid JSON{where}.", cancellationToken).ConfigureAwait(false);
-        }
-
-        ParseResult parsed;
-        using (document)
-        {
-            parsed = _parser.Parse(document.RootElement, () => RandomNumberGenerator.GetInt32(int.MaxValue));
-        }
-
-        if (parsed.ModelUnavailable)
-        {
-            return await HttpResponses.ProblemAsync(request, HttpStatusCode.ServiceUnavailable, "The model is not available.",
-                parsed.Errors.ToString(), cancellationToken, parsed.Errors.ToDictionary()).ConfigureAwait(false);
-        }
-
-        if (!parsed.IsValid)
-        {
-            return await HttpResponses.ProblemAsync(request, HttpStatusCode.BadRequest, "The generation request is invalid.",
-                "See errors for each field.", cancellationToken, parsed.Errors.ToDictionary()).ConfigureAwait(false);
-        }
-
-        var spec = parsed.Spec!;
-        var id = idempotencyKey is null ? Guid.NewGuid().ToString("N") : IdFromKey(idempotencyKey);
-        if (idempotencyKey is not null && await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false) is { } existing)
-        {
-            LogIdempotentReplay(_logger, id);
-            return await Accepted(request, client, id, existing.ReadInputAs<GenerationInput>()?.Spec.Seed ?? spec.Seed, cancellationToken).ConfigureAwait(false);
-        }
-
-        var input = new GenerationInput(
-            id,
-            spec,
-            $"generations/{id}",
-            _options.BatchSize,
-            _options.SubOrchestrationThreshold,
-            _options.BatchesPerSubOrchestration,
-            new RetrySettings(_options.RenderMaxAttempts, _options.RenderFirstRetryInterval, _options.RenderBackoffCoefficient),
-            new RetrySettings(_options.WebhookMaxAttempts, _options.WebhookFirstRetryInterval, 2.0),
-            _time.GetUtcNow());
-        if (await OrchestrationStarts.StartOnceAsync(client, GenerateImagesOrchestrator.Name, input, id, cancellationToken).ConfigureAwait(false) is { } raced)
-        {
-            // Two requests with the same key raced; the other one started the generation.
-            return await Accepted(request, client, id, raced.ReadInputAs<GenerationInput>()?.Spec.Seed ?? spec.Seed, cancellationToken).ConfigureAwait(false);
-        }
-
-        LogStarted(_logger, id, spec.Model, spec.ImageCount);
-        return await Accepted(request, client, id, spec.Seed, cancellationToken).ConfigureAwait(false);
+        return ApiGuard.RunAsync(request, _logger, cancellationToken => StartAsync(request, client, cancellationToken));
     }
 
     [Function("GetGeneration")]
-    public async Task<HttpResponseData> Get(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "generations/{id}")] HttpRequestData request,
+    public Task<IActionResult> Get(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "generations/{id}")] HttpRequest request,
         [DurableClient] DurableTaskClient client,
-        string id,
-        CancellationToken cancellationToken)
+        string id)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-        if (instance is null)
+        return ApiGuard.RunAsync(request, _logger, async cancellationToken =>
         {
-            return await NotFound(request, id, cancellationToken).ConfigureAwait(false);
-        }
+            var instance = await PublicRuns.FindAsync(client, id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+            if (instance is null)
+            {
+                return NotFound(id);
+            }
 
-        var status = await _statusReader.ReadAsync(instance, cancellationToken).ConfigureAwait(false);
-        var response = await HttpResponses.JsonAsync(request, HttpStatusCode.OK, status, cancellationToken).ConfigureAwait(false);
-        if (!GenerationStatusReader.IsTerminal(instance.RuntimeStatus))
-        {
-            response.Headers.Add("Retry-After", "2");
-        }
-
-        return response;
+            var status = await _statusReader.ReadAsync(instance, cancellationToken).ConfigureAwait(false);
+            var answer = ApiResponses.Json(StatusCodes.Status200OK, status);
+            return RunStatusReader.IsTerminal(instance.RuntimeStatus) ? answer : answer.WithHeader("Retry-After", ApiResponses.Seconds(_options.StatusRetryAfter));
+        });
     }
 
     [Function("CancelGeneration")]
-    public async Task<HttpResponseData> Cancel(
-        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "generations/{id}")] HttpRequestData request,
+    public Task<IActionResult> Cancel(
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "generations/{id}")] HttpRequest request,
         [DurableClient] DurableTaskClient client,
-        string id,
-        CancellationToken cancellationToken)
+        string id)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-        if (instance is null)
+        return ApiGuard.RunAsync(request, _logger, async cancellationToken =>
         {
-            return await NotFound(request, id, cancellationToken).ConfigureAwait(false);
-        }
+            var instance = await PublicRuns.FindAsync(client, id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+            if (instance is null)
+            {
+                return NotFound(id);
+            }
 
-        if (GenerationStatusReader.IsTerminal(instance.RuntimeStatus))
-        {
-            return await HttpResponses.ProblemAsync(request, HttpStatusCode.Conflict, "The generation has already ended.",
-                $"Generation '{id}' is {GenerationStatusReader.StatusName(instance.RuntimeStatus)}; only a pending or running generation can be canceled.",
-                cancellationToken).ConfigureAwait(false);
-        }
+            if (RunStatusReader.IsTerminal(instance.RuntimeStatus))
+            {
+                return ApiResponses.Problem(StatusCodes.Status409Conflict, "The generation has already ended.",
+                    $"Generation '{id}' has ended; only a pending or running generation can be canceled.");
+            }
 
-        await client.TerminateInstanceAsync(id, new TerminateInstanceOptions { Output = "canceled by DELETE", Recursive = true }, cancellationToken).ConfigureAwait(false);
-        LogCanceled(_logger, id);
-        var response = await HttpResponses.JsonAsync(request, HttpStatusCode.Accepted,
-            new { id, status = "canceling", status_url = StatusUrl(request, id) }, cancellationToken).ConfigureAwait(false);
-        response.Headers.Add("Location", StatusUrl(request, id));
-        return response;
+            // The answer comes only after the marker is written: from then on no batch of the run starts.
+            await _cancellation.RequestAsync(instance.InstanceId, cancellationToken).ConfigureAwait(false);
+            LogCanceled(_logger, instance.InstanceId);
+            var statusUrl = StatusUrl(request, instance.InstanceId);
+            return ApiResponses.Json(StatusCodes.Status202Accepted, new CancelAccepted(instance.InstanceId, RunStatuses.Canceling, statusUrl))
+                .WithHeader("Location", statusUrl);
+        });
     }
 
     /// <summary>The instance id for an idempotency key: the same key always names the same generation.</summary>
     public static string IdFromKey(string key) =>
         "k" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
 
-    public static string StatusUrl(HttpRequestData request, string id)
+    public static string StatusUrl(HttpRequest request, string id)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return $"{request.Url.GetLeftPart(UriPartial.Authority)}/api/generations/{Uri.EscapeDataString(id)}";
+        return $"{request.Scheme}://{request.Host.ToUriComponent()}/api/generations/{Uri.EscapeDataString(id)}";
     }
 
-    private static async Task<HttpResponseData> Accepted(HttpRequestData request, DurableTaskClient client, string id, long seed, CancellationToken cancellationToken)
+    private async Task<IActionResult> StartAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken)
     {
-        // Read the payload's properties: a System.Text.Json copy of it does not carry the camelCase names
-        // (statusQueryGetUri...), so looking them up there found nothing and the 202 had empty management URLs.
-        var management = client.CreateHttpManagementPayload(id, request);
-        var statusUrl = StatusUrl(request, id);
-        var response = await HttpResponses.JsonAsync(request, HttpStatusCode.Accepted,
-            new GenerationAccepted(id, statusUrl, management.StatusQueryGetUri ?? string.Empty, management.TerminatePostUri ?? string.Empty,
-                management.PurgeHistoryDeleteUri ?? string.Empty, seed),
-            cancellationToken).ConfigureAwait(false);
-        response.Headers.Add("Location", statusUrl);
-        response.Headers.Add("Retry-After", "2");
-        return response;
+        string? key = null;
+        if (request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys))
+        {
+            key = keys.Count == 1 ? keys[0] : null;
+            if (key is null || key.Length is 0 or > 256 || key.Any(c => c is < ' ' or > '~'))
+            {
+                return ApiResponses.Invalid(IdempotencyKeyHeader, "must be given once, as 1 to 256 printable ASCII characters.");
+            }
+        }
+
+        var body = await RequestBody.ReadAsync(request, _options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return ApiResponses.Problem(StatusCodes.Status413PayloadTooLarge, "The request body is too large.",
+                $"A generation request may be at most {_options.MaxRequestBytes} bytes.");
+        }
+
+        // JsonDocument does not check the UTF-8 inside strings; reading such a string later would throw.
+        if (!Utf8.IsValid(body))
+        {
+            return ApiResponses.Invalid("body", "is not valid UTF-8.");
+        }
+
+        ParseResult parsed;
+        try
+        {
+            using var document = JsonDocument.Parse(body, s_json);
+            parsed = _parser.Parse(document.RootElement, key is null ? () => RandomNumberGenerator.GetInt32(int.MaxValue) : () => RequestFingerprint.SeedForKey(key));
+        }
+        catch (JsonException e)
+        {
+            var where = e.LineNumber is { } line ? $" (line {line + 1}, position {e.BytePositionInLine + 1})" : string.Empty;
+            return ApiResponses.Invalid("body", $"is not valid JSON{where}.");
+        }
+
+        if (parsed.ModelUnavailable)
+        {
+            return ApiResponses.Problem(StatusCodes.Status503ServiceUnavailable, "The model is not available.", parsed.Errors.ToString(), parsed.Errors.ToDictionary());
+        }
+
+        if (!parsed.IsValid)
+        {
+            return ApiResponses.Problem(StatusCodes.Status400BadRequest, "The generation request is invalid.", "See errors for each field.", parsed.Errors.ToDictionary());
+        }
+
+        var spec = parsed.Spec!;
+        if (spec.WebhookUrl is { } webhook)
+        {
+            var check = await _webhooks.CheckAsync(new Uri(webhook), cancellationToken).ConfigureAwait(false);
+            if (!check.Allowed)
+            {
+                return ApiResponses.Invalid("webhook_url", check.Reason ?? "is not an allowed address.");
+            }
+        }
+
+        var id = key is null ? Guid.NewGuid().ToString("N") : IdFromKey(key);
+        var fingerprint = key is null ? null : RequestFingerprint.Of(spec);
+        if (key is not null && await _requests.ReadRequestAsync(id, cancellationToken).ConfigureAwait(false) is { } earlier)
+        {
+            return await ReplayAsync(request, client, key, earlier, fingerprint, cancellationToken).ConfigureAwait(false);
+        }
+
+        var admission = await _queue.TryAdmitAsync(client, spec.ImageCount, cancellationToken).ConfigureAwait(false);
+        if (!admission.Admitted)
+        {
+            return ApiResponses.Problem(StatusCodes.Status429TooManyRequests, "The service is busy.",
+                    $"{admission.Queued} images are queued; the service accepts new work up to {_options.MaxQueuedImages}. Try again later.")
+                .WithHeader("Retry-After", ApiResponses.Seconds(_options.QueueFullRetryAfter));
+        }
+
+        var stored = new StoredRequest(id, fingerprint, _time.GetUtcNow(), _options.BatchSize, spec);
+        if (!await _requests.TryCreateRequestAsync(stored, cancellationToken).ConfigureAwait(false))
+        {
+            // A concurrent POST with the same key recorded its request first: answer as a retry of it.
+            var winner = await _requests.ReadRequestAsync(id, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The request record of {id} exists but cannot be read.");
+            return await ReplayAsync(request, client, key!, winner, fingerprint, cancellationToken).ConfigureAwait(false);
+        }
+
+        await OrchestrationStarts.StartOnceAsync(client, RunOrchestrator.Name, RunInputs.ForGeneration(stored, _options), id, cancellationToken).ConfigureAwait(false);
+        LogStarted(_logger, id, spec.Model, spec.ImageCount);
+        return Accepted(request, id, spec.Seed);
     }
 
-    private static Task<HttpResponseData> Invalid(HttpRequestData request, string field, string message, CancellationToken cancellationToken) =>
-        HttpResponses.ProblemAsync(request, HttpStatusCode.BadRequest, "The generation request is invalid.", $"{field} {message}", cancellationToken,
-            new Dictionary<string, string[]> { [field] = [message] });
+    // The same key again: the same generation if the request is the same (starting it if the first POST died
+    // between recording and starting), a 422 if it is another request.
+    private async Task<IActionResult> ReplayAsync(HttpRequest request, DurableTaskClient client, string key, StoredRequest earlier, string? fingerprint, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(earlier.Fingerprint, fingerprint, StringComparison.Ordinal))
+        {
+            LogKeyReused(_logger, earlier.Id);
+            return ApiResponses.Problem(StatusCodes.Status422UnprocessableEntity, "The idempotency key was used for another request.",
+                $"Idempotency-Key '{key}' already names generation '{earlier.Id}', made from a different request. Use a new key for a new request.",
+                new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [$"was used for a different request (generation '{earlier.Id}'); use a new key for a new request."] });
+        }
 
-    private static Task<HttpResponseData> NotFound(HttpRequestData request, string id, CancellationToken cancellationToken) =>
-        HttpResponses.ProblemAsync(request, HttpStatusCode.NotFound, "No such generation.", $"There is no generation with id '{id}'.", cancellationToken);
+        if (await client.GetInstanceAsync(earlier.Id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is null)
+        {
+            await OrchestrationStarts.StartOnceAsync(client, RunOrchestrator.Name, RunInputs.ForGeneration(earlier, _options), earlier.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        LogIdempotentReplay(_logger, earlier.Id);
+        return Accepted(request, earlier.Id, earlier.Spec.Seed);
+    }
+
+    private ApiResult Accepted(HttpRequest request, string id, long seed)
+    {
+        var statusUrl = StatusUrl(request, id);
+        return ApiResponses.Json(StatusCodes.Status202Accepted, new GenerationAccepted(id, statusUrl, seed))
+            .WithHeader("Location", statusUrl)
+            .WithHeader("Retry-After", ApiResponses.Seconds(_options.StatusRetryAfter));
+    }
+
+    private static ApiResult NotFound(string? id) =>
+        ApiResponses.NotFound("No such generation.", $"There is no generation with id '{Shorten(id)}'.");
+
+    private static string Shorten(string? text) => text is null ? string.Empty : text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Started generation {Id}: {Images} images of model {Model}")]
     private static partial void LogStarted(ILogger logger, string id, string model, int images);
@@ -223,4 +264,7 @@ public sealed partial class GenerationsApi
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Canceling generation {Id}")]
     private static partial void LogCanceled(ILogger logger, string id);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Idempotency key of generation {Id} reused for a different request; answered 422")]
+    private static partial void LogKeyReused(ILogger logger, string id);
 }

@@ -1,5 +1,4 @@
-using System.Globalization;
-using Microsoft.Azure.Functions.Worker.Http;
+using Microsoft.AspNetCore.Http;
 
 namespace FewStep.Functions.Triggers;
 
@@ -7,11 +6,9 @@ namespace FewStep.Functions.Triggers;
 internal static class RequestBody
 {
     /// <summary>The body, or null when it is longer than <paramref name="limit"/> bytes.</summary>
-    public static async Task<byte[]?> ReadAsync(HttpRequestData request, int limit, CancellationToken cancellationToken)
+    public static async Task<byte[]?> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
-        if (request.Headers.TryGetValues("Content-Length", out var lengths)
-            && long.TryParse(lengths.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var declared)
-            && declared > limit)
+        if (request.ContentLength is { } declared && declared > limit)
         {
             return null;
         }

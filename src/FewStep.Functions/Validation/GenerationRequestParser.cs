@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using FewStep.Diffusion;
 using FewStep.Diffusion.Catalog;
@@ -7,6 +6,7 @@ using FewStep.Diffusion.Configuration;
 using FewStep.Functions.Contracts;
 using FewStep.Functions.Options;
 using FewStep.Functions.Rendering;
+using FewStep.Functions.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace FewStep.Functions.Validation;
@@ -25,6 +25,8 @@ public sealed class GenerationRequestParser
         "use_resolution_binning",
     };
 
+    private const int MaxWebhookLength = 2048;
+
     private readonly ModelRegistry _models;
     private readonly FewStepOptions _options;
 
@@ -35,10 +37,10 @@ public sealed class GenerationRequestParser
         _options = options.Value;
     }
 
-    /// <summary>Validates <paramref name="body"/>; <paramref name="randomSeed"/> supplies the seed when none is given.</summary>
-    public ParseResult Parse(JsonElement body, Func<long> randomSeed)
+    /// <summary>Validates <paramref name="body"/>; <paramref name="seedSource"/> supplies the seed when none is given.</summary>
+    public ParseResult Parse(JsonElement body, Func<long> seedSource)
     {
-        ArgumentNullException.ThrowIfNull(randomSeed);
+        ArgumentNullException.ThrowIfNull(seedSource);
         var errors = new ValidationErrors();
         if (body.ValueKind != JsonValueKind.Object)
         {
@@ -46,12 +48,31 @@ public sealed class GenerationRequestParser
             return new ParseResult(null, errors);
         }
 
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var ambiguous = false;
         foreach (var property in body.EnumerateObject())
         {
-            if (!Fields.Contains(property.Name))
+            if (!JsonText.TryGetName(property, out var name))
             {
-                errors.Add(property.Name, $"is not a field of a generation request (fields: {string.Join(", ", Fields)}).");
+                errors.Add("body", $"has a field name that {JsonText.UnpairedSurrogate}");
+                ambiguous = true;
             }
+            else if (!seen.Add(name))
+            {
+                // JSON leaves duplicate names to the reader (last wins here); refuse rather than guess what was meant.
+                errors.Add(name, "appears more than once; give each field once.");
+                ambiguous = true;
+            }
+            else if (!Fields.Contains(name))
+            {
+                errors.Add(name, $"is not a field of a generation request (fields: {string.Join(", ", Fields)}).");
+            }
+        }
+
+        if (ambiguous)
+        {
+            // Which value a duplicated or unreadable name stands for is unknown: read no value of such a body.
+            return new ParseResult(null, errors);
         }
 
         var model = ReadModel(body, errors, out var unavailable);
@@ -119,7 +140,7 @@ public sealed class GenerationRequestParser
                 GuidanceScale = guidance,
                 Width = width,
                 Height = height,
-                Seed = seed ?? (randomSeed() & long.MaxValue),
+                Seed = seed ?? (seedSource() & long.MaxValue),
                 SeedWasGiven = seed is not null,
                 NumImagesPerPrompt = imagesPerPrompt,
                 WebhookUrl = webhook,
@@ -143,10 +164,21 @@ public sealed class GenerationRequestParser
             return null;
         }
 
-        var name = value.GetString()!;
+        if (!JsonText.TryGetString(value, out var name))
+        {
+            errors.Add("model", JsonText.UnpairedSurrogate);
+            return null;
+        }
+
         if (!_models.TryGetEntry(name, out var entry))
         {
-            errors.Add("model", $"'{name}' is not a known model (known: {string.Join(", ", _models.Catalog.Entries.Select(e => e.Name).Order(StringComparer.Ordinal))}).");
+            errors.Add("model", $"'{Shorten(name)}' is not a known model (known: {string.Join(", ", _models.Catalog.Entries.Select(e => e.Name).Order(StringComparer.Ordinal))}).");
+            return null;
+        }
+
+        if (!string.Equals(entry.Name, name, StringComparison.Ordinal))
+        {
+            errors.Add("model", $"'{Shorten(name)}' is not a known model: model names are case-sensitive (did you mean '{entry.Name}'?).");
             return null;
         }
 
@@ -157,7 +189,7 @@ public sealed class GenerationRequestParser
         catch (DiffusionException e)
         {
             unavailable = true;
-            errors.Add("model", $"'{name}' is not installed on this service: {e.Message}");
+            errors.Add("model", $"'{entry.Name}' is not installed on this service: {e.Message}");
             return null;
         }
     }
@@ -226,17 +258,30 @@ public sealed class GenerationRequestParser
             return ok && promptCount > 0 ? Enumerable.Repeat(texts[0], promptCount).ToList() : null;
         }
 
-        if (promptCount > 0 && texts.Count != promptCount && texts.Count != 1)
+        if (promptCount > 0 && texts.Count != promptCount)
         {
-            errors.Add(field, $"has {texts.Count} entries but there are {promptCount} prompts (give one, or one per prompt).");
+            errors.Add(field, $"has {texts.Count} {(texts.Count == 1 ? "entry" : "entries")} but there are {promptCount} prompts: give a string (used for every prompt) or a list with one entry per prompt.");
             return null;
         }
 
-        return ok && promptCount > 0 ? (texts.Count == 1 ? Enumerable.Repeat(texts[0], promptCount).ToList() : texts) : null;
+        return ok && promptCount > 0 ? texts : null;
     }
 
-    private static List<string>? ReadTextOrList(JsonElement value, string field, ValidationErrors errors) =>
-        value.ValueKind == JsonValueKind.String ? [value.GetString()!] : ReadList(value, field, errors);
+    private static List<string>? ReadTextOrList(JsonElement value, string field, ValidationErrors errors)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return ReadList(value, field, errors);
+        }
+
+        if (!JsonText.TryGetString(value, out var text))
+        {
+            errors.Add(field, JsonText.UnpairedSurrogate);
+            return null;
+        }
+
+        return [text];
+    }
 
     private static List<string>? ReadList(JsonElement value, string field, ValidationErrors errors)
     {
@@ -256,7 +301,13 @@ public sealed class GenerationRequestParser
                 return null;
             }
 
-            texts.Add(item.GetString()!);
+            if (!JsonText.TryGetString(item, out var text))
+            {
+                errors.Add($"{field}[{i}]", JsonText.UnpairedSurrogate);
+                return null;
+            }
+
+            texts.Add(text);
             i++;
         }
 
@@ -274,6 +325,13 @@ public sealed class GenerationRequestParser
         if (text.Length > _options.MaxPromptLength)
         {
             errors.Add(field, $"is {text.Length} characters long; at most {_options.MaxPromptLength} are accepted.");
+            return false;
+        }
+
+        if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            // The prompt goes into the PNG's text chunks, where NUL separates keyword from text (PNG spec 11.3.4).
+            errors.Add(field, $"contains a NUL character (U+0000) at position {text.IndexOf('\0', StringComparison.Ordinal)}; remove it.");
             return false;
         }
 
@@ -386,34 +444,32 @@ public sealed class GenerationRequestParser
         return null;
     }
 
-    private static string? ReadWebhook(JsonElement body, ValidationErrors errors)
+    private string? ReadWebhook(JsonElement body, ValidationErrors errors)
     {
         if (!body.TryGetProperty("webhook_url", out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.String || !Uri.TryCreate(value.GetString(), UriKind.Absolute, out var uri))
+        if (value.ValueKind != JsonValueKind.String || !JsonText.TryGetString(value, out var text) || text.Length > MaxWebhookLength
+            || !Uri.TryCreate(text, UriKind.Absolute, out var uri))
         {
-            errors.Add("webhook_url", "must be an absolute https URL.");
+            errors.Add("webhook_url", $"must be an absolute https URL of at most {MaxWebhookLength} characters.");
             return null;
         }
 
-        var loopback = uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip));
-        if (uri.Scheme != Uri.UriSchemeHttps && !(uri.Scheme == Uri.UriSchemeHttp && loopback))
+        // The address rules that need no DNS; the resolved addresses are checked by the caller (WebhookAddressPolicy).
+        if (WebhookAddressPolicy.CheckSyntax(uri, _options.AllowLoopbackWebhooks) is { } problem)
         {
-            errors.Add("webhook_url", $"must use https (plain http only to a loopback address, for local testing), not '{uri.Scheme}://{uri.Host}'.");
-            return null;
-        }
-
-        if (!string.IsNullOrEmpty(uri.UserInfo))
-        {
-            errors.Add("webhook_url", "must not carry credentials in the URL.");
+            errors.Add("webhook_url", problem);
             return null;
         }
 
         return uri.AbsoluteUri;
     }
+
+    // Echoed names are cut short: a 1 MB "model" must not come back in full.
+    private static string Shorten(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {

@@ -1,141 +1,134 @@
 using System.Net;
+using System.Text.Json;
 using FewStep.Functions.Tests.Support;
 using FewStep.Functions.Triggers;
-using Microsoft.DurableTask.Client;
-using Moq;
 
 namespace FewStep.Functions.Tests.Http;
 
-/// <summary><c>Idempotency-Key</c>: the same key names the same generation, started once.</summary>
-public sealed class IdempotencyTests : IDisposable
+/// <summary>
+/// <c>Idempotency-Key</c>: the same key and request always name the same generation with the same seed, however
+/// many copies race; the same key with another request is a 422 naming the key (as Stripe answers).
+/// </summary>
+public sealed class IdempotencyTests : IAsyncLifetime
 {
-    private const string Body = """{"model":"tiny-sd-turbo","prompt":"a fox"}""";
+    private const string Request = """{"model":"tiny-sd-turbo","prompts":["a fox","a cat"],"num_images_per_prompt":2}""";
 
-    private readonly ApiHarness _api = ApiHarness.Create();
+    private TestApp _app = null!;
 
-    public void Dispose() => _api.Dispose();
+    public async Task InitializeAsync() => _app = await TestApp.StartAsync();
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
 
     [Fact]
-    public void Id_from_key_is_stable_distinct_and_url_safe()
+    public void Id_from_key_is_stable_distinct_and_a_public_id()
     {
-        var id = GenerationsApi.IdFromKey("order-1234");
-
-        Assert.Equal(id, GenerationsApi.IdFromKey("order-1234"));
-        Assert.NotEqual(id, GenerationsApi.IdFromKey("order-1235"));
-        Assert.Equal(33, id.Length);
-        Assert.Matches("^k[0-9a-f]{32}$", id);
+        Assert.Equal(GenerationsApi.IdFromKey("fox-42"), GenerationsApi.IdFromKey("fox-42"));
+        Assert.NotEqual(GenerationsApi.IdFromKey("fox-42"), GenerationsApi.IdFromKey("fox-43"));
+        Assert.True(PublicRuns.IsPublicId(GenerationsApi.IdFromKey("fox-42")));
     }
 
     [Fact]
-    public async Task First_post_with_a_key_schedules_under_the_keys_id()
+    public async Task Twenty_concurrent_posts_with_one_key_start_one_generation_and_all_answer_its_id_and_seed()
     {
-        var response = await _api.PostAsync(Body, "order-1234");
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => _app.PostAsync(Request, "burst-1")));
 
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = GenerationsApi.IdFromKey("order-1234");
-        Assert.Equal(id, response.ReadJson().GetProperty("id").GetString());
-        Assert.EndsWith($"/api/generations/{id}", response.Header("Location"), StringComparison.Ordinal);
-        var start = Assert.Single(_api.Scheduled);
-        Assert.Equal(id, start.Options?.InstanceId);
-        Assert.Equal(id, start.GenerationInput.Id);
-    }
-
-    [Fact]
-    public async Task Repeated_post_with_the_same_key_returns_the_existing_generation_and_its_original_seed()
-    {
-        var first = await _api.PostAsync(Body, "order-1234");
-        var original = Assert.Single(_api.Scheduled).GenerationInput;
-        _api.Instances[original.Id] = ApiHarness.Instance(original.Id, OrchestrationRuntimeStatus.Running, original);
-
-        // The retry has no seed either: a fresh random one would be chosen, but the original must be reported.
-        var second = await _api.PostAsync(Body, "order-1234");
-
-        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
-        Assert.Single(_api.Scheduled);
-        var body = second.ReadJson();
-        Assert.Equal(original.Id, body.GetProperty("id").GetString());
-        Assert.Equal(original.Spec.Seed, body.GetProperty("seed").GetInt64());
-        Assert.Equal(first.ReadJson().GetProperty("seed").GetInt64(), body.GetProperty("seed").GetInt64());
-        Assert.Equal(first.Header("Location"), second.Header("Location"));
-    }
-
-    [Fact]
-    public async Task Repeated_post_after_the_generation_finished_still_returns_it()
-    {
-        var id = GenerationsApi.IdFromKey("done-key");
-        var input = ApiHarness.SampleInput(id, seed: 777);
-        _api.Instances[id] = ApiHarness.Instance(id, OrchestrationRuntimeStatus.Completed, input);
-
-        var response = await _api.PostAsync("""{"model":"tiny-sd-turbo","prompt":"a fox","seed":1}""", "done-key");
-
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal(777, response.ReadJson().GetProperty("seed").GetInt64());
-        _api.VerifyNothingScheduled();
-    }
-
-    [Fact]
-    public async Task Different_keys_start_different_generations()
-    {
-        var a = await _api.PostAsync(Body, "key-a");
-        var b = await _api.PostAsync(Body, "key-b");
-
-        Assert.NotEqual(a.ReadJson().GetProperty("id").GetString(), b.ReadJson().GetProperty("id").GetString());
-        Assert.Equal([GenerationsApi.IdFromKey("key-a"), GenerationsApi.IdFromKey("key-b")], _api.Scheduled.Select(s => s.Options!.InstanceId));
-    }
-
-    [Fact]
-    public async Task Without_a_key_every_post_is_a_new_generation()
-    {
-        await _api.PostAsync(Body);
-        await _api.PostAsync(Body);
-
-        Assert.Equal(2, _api.Scheduled.Select(s => s.Options!.InstanceId).Distinct().Count());
-        _api.Client.Verify(c => c.GetInstanceAsync(It.IsAny<string>(), It.IsAny<bool>(), It.IsAny<CancellationToken>()), Times.Never);
-    }
-
-    [Fact]
-    public async Task Race_lost_to_another_request_with_the_same_key_returns_the_winners_generation()
-    {
-        var id = GenerationsApi.IdFromKey("race");
-        var winner = ApiHarness.SampleInput(id, seed: 4242);
-        var lookups = 0;
-        _api.InstanceLookup = lookupId =>
+        var bodies = new List<JsonElement>();
+        foreach (var response in responses)
         {
-            Assert.Equal(id, lookupId);
-            // Not there when checked first; there once the start has failed because the other request won.
-            return Interlocked.Increment(ref lookups) == 1 ? null : ApiHarness.Instance(id, OrchestrationRuntimeStatus.Pending, winner);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{(int)response.StatusCode}: {text}");
+            bodies.Add(JsonDocument.Parse(text).RootElement.Clone());
+            response.Dispose();
+        }
+
+        var id = Assert.Single(bodies.Select(b => b.GetProperty("id").GetString()).Distinct());
+        var seed = Assert.Single(bodies.Select(b => b.GetProperty("seed").GetInt64()).Distinct());
+        Assert.Equal(GenerationsApi.IdFromKey("burst-1"), id);
+        Assert.Equal(1, await _app.CountRunsAsync());
+        var status = await _app.WaitForEndAsync(id!);
+        Assert.Equal("succeeded", status.GetProperty("status").GetString());
+        Assert.Equal(seed, status.GetProperty("seed").GetInt64());
+        Assert.Equal([seed, seed + 1, seed + 2, seed + 3], status.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("seed").GetInt64()));
+        Assert.Equal(2, _app.Fake!.Calls);
+    }
+
+    [Fact]
+    public async Task The_same_key_with_another_request_is_a_422_naming_the_key()
+    {
+        await _app.StartAsync(Request, "reused");
+
+        using var other = await _app.PostAsync("""{"model":"tiny-sd-turbo","prompt":"a lighthouse"}""", "reused");
+
+        var errors = await ValidationTests.AssertProblemAsync(other, (HttpStatusCode)422);
+        Assert.Contains(GenerationsApi.IdempotencyKeyHeader, errors.Keys);
+        Assert.Equal(1, await _app.CountRunsAsync());
+    }
+
+    [Fact]
+    public async Task The_same_request_written_differently_is_the_same_request()
+    {
+        var first = await _app.StartAsync(Request, "spacing");
+
+        var second = await _app.StartAsync("""
+            { "num_images_per_prompt": 2, "prompts": [ "a fox", "a cat" ],
+              "model": "tiny-sd-turbo" }
+            """, "spacing");
+
+        Assert.Equal(first.GetProperty("id").GetString(), second.GetProperty("id").GetString());
+        Assert.Equal(first.GetProperty("seed").GetInt64(), second.GetProperty("seed").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_retry_after_the_generation_ended_returns_it_and_starts_nothing()
+    {
+        var first = await _app.StartAsync(Request, "later");
+        await _app.WaitForEndAsync(first.GetProperty("id").GetString()!);
+        var calls = _app.Fake!.Calls;
+
+        var again = await _app.StartAsync(Request, "later");
+
+        Assert.Equal(first.GetProperty("id").GetString(), again.GetProperty("id").GetString());
+        Assert.Equal(first.GetProperty("seed").GetInt64(), again.GetProperty("seed").GetInt64());
+        Assert.Equal(calls, _app.Fake.Calls);
+        Assert.Equal(1, await _app.CountRunsAsync());
+    }
+
+    [Fact]
+    public async Task A_given_seed_is_kept_and_a_missing_one_comes_from_the_key()
+    {
+        var given = await _app.StartAsync("""{"model":"tiny-sd-turbo","prompt":"a fox","seed":9007199254740993}""", "seeded");
+        var derived1 = await _app.StartAsync("""{"model":"tiny-sd-turbo","prompt":"a fox"}""", "derived");
+
+        Assert.Equal(9007199254740993, given.GetProperty("seed").GetInt64());
+        Assert.Equal(FewStep.Functions.Validation.RequestFingerprint.SeedForKey("derived"), derived1.GetProperty("seed").GetInt64());
+    }
+
+    [Fact]
+    public async Task Without_a_key_every_post_is_a_new_generation_with_its_own_seed()
+    {
+        var first = await _app.StartAsync("""{"model":"tiny-sd-turbo","prompt":"a fox"}""");
+        var second = await _app.StartAsync("""{"model":"tiny-sd-turbo","prompt":"a fox"}""");
+
+        Assert.NotEqual(first.GetProperty("id").GetString(), second.GetProperty("id").GetString());
+        Assert.Equal(2, await _app.CountRunsAsync());
+    }
+
+    [Fact]
+    public async Task A_key_whose_first_post_died_before_starting_is_started_by_the_retry()
+    {
+        // The first POST recorded the request and died before the orchestration started.
+        var id = GenerationsApi.IdFromKey("crashed");
+        var spec = new FewStep.Functions.Contracts.GenerationSpec
+        {
+            Model = TestApp.Model, Prompts = ["a fox"], NumInferenceSteps = 1, GuidanceScale = 0, Width = 64, Height = 64,
+            Seed = FewStep.Functions.Validation.RequestFingerprint.SeedForKey("crashed"), NumImagesPerPrompt = 1,
         };
-        _api.ScheduleFailure = () => new InvalidOperationException($"An orchestration with instance ID '{id}' already exists.");
+        var plans = (FewStep.Functions.Plans.RunPlanStore)_app.Services.GetService(typeof(FewStep.Functions.Plans.RunPlanStore))!;
+        Assert.True(await plans.TryCreateRequestAsync(new FewStep.Functions.Plans.StoredRequest(id, FewStep.Functions.Validation.RequestFingerprint.Of(spec), DateTimeOffset.UtcNow, 2, spec), CancellationToken.None));
 
-        var response = await _api.PostAsync(Body, "race");
+        var retry = await _app.StartAsync("""{"model":"tiny-sd-turbo","prompt":"a fox"}""", "crashed");
 
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var body = response.ReadJson();
-        Assert.Equal(id, body.GetProperty("id").GetString());
-        Assert.Equal(4242, body.GetProperty("seed").GetInt64());
-        Assert.Single(_api.Scheduled);
-        Assert.Equal(2, lookups);
-    }
-
-    [Fact]
-    public async Task Race_with_the_dedupe_exception_of_the_durable_client_is_handled_too()
-    {
-        var id = GenerationsApi.IdFromKey("race-2");
-        var lookups = 0;
-        _api.InstanceLookup = _ => Interlocked.Increment(ref lookups) == 1 ? null : ApiHarness.Instance(id, OrchestrationRuntimeStatus.Running, ApiHarness.SampleInput(id, seed: 5));
-        _api.ScheduleFailure = () => new global::DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException("exists");
-
-        var response = await _api.PostAsync(Body, "race-2");
-
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal(5, response.ReadJson().GetProperty("seed").GetInt64());
-    }
-
-    [Fact]
-    public async Task Start_failure_without_an_existing_instance_is_not_hidden()
-    {
-        _api.ScheduleFailure = () => new InvalidOperationException("the task hub is broken");
-
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _api.PostAsync(Body, "broken"));
+        Assert.Equal(id, retry.GetProperty("id").GetString());
+        Assert.Equal("succeeded", (await _app.WaitForEndAsync(id)).GetProperty("status").GetString());
     }
 }

@@ -89,7 +89,7 @@ public sealed class PixArtModelTests : IDisposable
     [Fact]
     public async Task Renderer_passes_resolution_binning_and_keeps_the_requested_size()
     {
-        using var renderer = new PipelineImageRenderer(_registry, _options, NullLogger<PipelineImageRenderer>.Instance);
+        var renderer = new PipelineImageRenderer(_registry, NullLogger<PipelineImageRenderer>.Instance);
         var job = new RenderJob("tiny-pixart-lcm", 1, 0f, 96, 64, [new RenderItem(0, 0, 7, "a red panda", null, null, null)], UseResolutionBinning: true);
 
         var image = Assert.Single(await renderer.RenderAsync(job, CancellationToken.None));
@@ -101,7 +101,7 @@ public sealed class PixArtModelTests : IDisposable
     [Fact]
     public async Task Renderer_runs_a_pixart_model()
     {
-        using var renderer = new PipelineImageRenderer(_registry, _options, NullLogger<PipelineImageRenderer>.Instance);
+        var renderer = new PipelineImageRenderer(_registry, NullLogger<PipelineImageRenderer>.Instance);
         var job = new RenderJob("tiny-pixart-lcm", 2, 0f, 64, 64, [new RenderItem(0, 0, 7, "a red panda", null, null, null)]);
 
         var images = await renderer.RenderAsync(job, CancellationToken.None);
