@@ -34,6 +34,40 @@ public sealed class StartupValidationTests
         Assert.Contains("Onnx:DeviceId", onnx.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("RenderWindow", "0")]
+    [InlineData("RenderWindow", "-3")]
+    [InlineData("BatchesPerExecution", "1")]
+    [InlineData("MaxQueuedImages", "9999")]
+    [InlineData("QueueFullRetryAfter", "00:00:00")]
+    [InlineData("QueueStatsMaxAge", "00:00:00")]
+    [InlineData("CancelPollInterval", "00:00:00.001")]
+    [InlineData("StatusRetryAfter", "00:00:00")]
+    public void Each_queueing_and_cancellation_setting_is_checked_by_name(string setting, string value)
+    {
+        var services = Services(new Dictionary<string, string?>
+        {
+            ["FewStep:ModelRoot"] = Path.GetTempPath(),
+            ["FewStep:RenderWindow"] = "2",
+            [$"FewStep:{setting}"] = value,
+        });
+
+        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<FewStepOptions>>().Value);
+
+        Assert.Contains($"FewStep:{setting}", error.Message, StringComparison.Ordinal);
+        Assert.Single(error.Failures);
+    }
+
+    [Fact]
+    public void The_defaults_are_valid()
+    {
+        var services = Services(new Dictionary<string, string?> { ["FewStep:ModelRoot"] = Path.GetTempPath() });
+
+        var options = services.GetRequiredService<IOptions<FewStepOptions>>().Value;
+
+        Assert.Equal((2, 64, 20_000, false), (options.RenderWindow, options.BatchesPerExecution, options.MaxQueuedImages, options.AllowLoopbackWebhooks));
+    }
+
     [Fact]
     public void Missing_storage_settings_say_what_to_set()
     {

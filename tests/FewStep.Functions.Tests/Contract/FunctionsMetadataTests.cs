@@ -20,19 +20,14 @@ public sealed class FunctionsMetadataTests
         ["StartGeneration"] = "httpTrigger",
         ["GetGeneration"] = "httpTrigger",
         ["CancelGeneration"] = "httpTrigger",
-        ["GenerateImages"] = "orchestrationTrigger",
-        ["RenderChunk"] = "orchestrationTrigger",
+        ["RenderRun"] = "orchestrationTrigger",
+        ["PlanJob"] = "activityTrigger",
         ["RenderBatch"] = "activityTrigger",
         ["WriteManifest"] = "activityTrigger",
         ["NotifyWebhook"] = "activityTrigger",
         ["SubmitJob"] = "blobTrigger",
         ["SubmitJobFromEventGrid"] = "blobTrigger",
         ["GetJob"] = "httpTrigger",
-        ["RunJob"] = "orchestrationTrigger",
-        ["RenderJobChunk"] = "orchestrationTrigger",
-        ["PlanJob"] = "activityTrigger",
-        ["RenderJobBatch"] = "activityTrigger",
-        ["WriteJobManifest"] = "activityTrigger",
     };
 
     private static JsonElement Functions => s_metadata.Value.Functions;
@@ -54,19 +49,14 @@ public sealed class FunctionsMetadataTests
     [InlineData("StartGeneration")]
     [InlineData("GetGeneration")]
     [InlineData("CancelGeneration")]
-    [InlineData("GenerateImages")]
-    [InlineData("RenderChunk")]
+    [InlineData("RenderRun")]
+    [InlineData("PlanJob")]
     [InlineData("RenderBatch")]
     [InlineData("WriteManifest")]
     [InlineData("NotifyWebhook")]
     [InlineData("SubmitJob")]
     [InlineData("SubmitJobFromEventGrid")]
     [InlineData("GetJob")]
-    [InlineData("RunJob")]
-    [InlineData("RenderJobChunk")]
-    [InlineData("PlanJob")]
-    [InlineData("RenderJobBatch")]
-    [InlineData("WriteJobManifest")]
     public void Each_function_has_exactly_one_trigger_of_its_kind_in_the_app_assembly(string name)
     {
         var function = Function(name);
@@ -135,6 +125,14 @@ public sealed class FunctionsMetadataTests
         Assert.Equal(source, trigger.TryGetProperty("source", out var s) ? s.GetString() : null);
         Assert.Single(bindings, b => b.GetProperty("type").GetString() == "durableClient");
         Assert.Equal(2, bindings.Count);
+    }
+
+    [Fact]
+    public void The_tests_register_exactly_the_apps_orchestrator_and_activities()
+    {
+        var durable = s_expectedTriggers.Where(e => e.Value is "orchestrationTrigger" or "activityTrigger").Select(e => e.Key);
+
+        Assert.Equal(durable.Order(StringComparer.Ordinal), Support.AppTasks.Names.Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -31,6 +31,42 @@ public sealed partial class SettingsFilesTests
     }
 
     [Fact]
+    public void Host_json_lets_a_crashed_workers_batch_be_retried_within_a_minute()
+    {
+        using var host = Read("host.json");
+        var storage = host.RootElement.GetProperty("extensions").GetProperty("durableTask").GetProperty("storageProvider");
+
+        // The engine renews a running activity's message every 5 s once it has under 30 s left, so any timeout of
+        // 15 s or more keeps a long batch from running twice, and the timeout is how long a dead worker's batch waits.
+        foreach (var name in new[] { "workItemQueueVisibilityTimeout", "controlQueueVisibilityTimeout" })
+        {
+            var timeout = TimeSpan.Parse(storage.GetProperty(name).GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(timeout, TimeSpan.FromSeconds(15), TimeSpan.FromMinutes(1));
+        }
+
+        var polling = TimeSpan.Parse(storage.GetProperty("maxQueuePollingInterval").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(polling, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void Host_json_runs_bookkeeping_beside_the_gpu_batches_and_keeps_the_logs_quiet()
+    {
+        using var host = Read("host.json");
+        var root = host.RootElement;
+
+        // GPU work is limited by FewStep:MaxConcurrentRenders (the fair gate), not by the activity slots.
+        Assert.True(root.GetProperty("extensions").GetProperty("durableTask").GetProperty("maxConcurrentActivityFunctions").GetInt32() >= 16);
+        var levels = root.GetProperty("logging").GetProperty("logLevel");
+        foreach (var category in new[] { "default", "Azure.Core", "Host.Triggers.DurableTask", "DurableTask.AzureStorage", "DurableTask.Core", "Function" })
+        {
+            Assert.True(levels.TryGetProperty(category, out var level), $"host.json logging.logLevel has no '{category}'.");
+            Assert.Contains(level.GetString(), new[] { "Warning", "Error", "Critical", "None" });
+        }
+
+        Assert.Equal("Information", levels.GetProperty("FewStep").GetString());
+    }
+
+    [Fact]
     public void Sample_settings_run_the_isolated_worker_against_azurite()
     {
         var values = SampleValues();

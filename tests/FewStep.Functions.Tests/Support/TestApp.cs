@@ -1,6 +1,7 @@
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Azure.Storage.Blobs;
+using FewStep.Functions.Jobs;
 using FewStep.Functions.Options;
 using FewStep.Functions.Rendering;
 using FewStep.Functions.Storage;
@@ -46,6 +47,9 @@ internal sealed class TestAppOptions
 
     /// <summary>Webhook host names to addresses; the test never resolves a real name.</summary>
     public IHostAddressResolver? Resolver { get; set; }
+
+    /// <summary>With Azurite: keep the results store (job images, plans, manifests) in memory anyway (fast for huge jobs).</summary>
+    public bool MemoryResultsStore { get; set; }
 
     /// <summary>Adds a catalog model whose UNet file is corrupt (a copy of the tiny SD-Turbo folder).</summary>
     public bool WithBrokenModel { get; set; }
@@ -171,6 +175,41 @@ internal sealed class TestApp : IAsyncDisposable
         }
     }
 
+    public JobStorage JobStorage => Services.GetRequiredService<JobStorage>();
+
+    public static string UniqueName(string extension) => $"t{Guid.NewGuid():N}{extension}";
+
+    /// <summary>Uploads a job file to the <c>jobs</c> container (shared by tests: use <see cref="UniqueName"/>).</summary>
+    public async Task<BlobClient> UploadJobAsync(string name, string text, bool bom = false)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        return await UploadJobAsync(name, bom ? [0xEF, 0xBB, 0xBF, .. bytes] : bytes);
+    }
+
+    public async Task<BlobClient> UploadJobAsync(string name, byte[] bytes)
+    {
+        await JobStorage.Jobs.CreateIfNotExistsAsync();
+        var blob = JobStorage.Jobs.GetBlobClient(name);
+        await blob.UploadAsync(BinaryData.FromBytes(bytes), overwrite: true);
+        return blob;
+    }
+
+    /// <summary>What the blob trigger does, then waits for the run to end; the instance comes with its output.</summary>
+    public async Task<OrchestrationMetadata> RunJobAsync(BlobClient blob, TimeSpan? timeout = null)
+    {
+        var id = await Services.GetRequiredService<JobStarter>().StartAsync(blob, Client, CancellationToken.None)
+            ?? throw new InvalidOperationException("the job blob is gone");
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));
+        return await Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+    }
+
+    public async Task<JsonElement> ReadResultJsonAsync(string blobName)
+    {
+        var content = (await JobStorage.Results.GetBlobClient(blobName).DownloadContentAsync()).Value.Content;
+        using var document = JsonDocument.Parse(content.ToMemory());
+        return document.RootElement.Clone();
+    }
+
     public async Task<int> CountRunsAsync()
     {
         var count = 0;
@@ -268,6 +307,11 @@ internal sealed class TestApp : IAsyncDisposable
             MemoryImages = new InMemoryImageStore();
             MemoryResults = new InMemoryImageStore();
             services.AddKeyedSingleton<IImageStore>(StoreKeys.Images, MemoryImages);
+            services.AddKeyedSingleton<IImageStore>(StoreKeys.Results, MemoryResults);
+        }
+        else if (options.MemoryResultsStore)
+        {
+            MemoryResults = new InMemoryImageStore();
             services.AddKeyedSingleton<IImageStore>(StoreKeys.Results, MemoryResults);
         }
 

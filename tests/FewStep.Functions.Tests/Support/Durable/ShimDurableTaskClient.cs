@@ -1,6 +1,7 @@
 using DurableTask.Core;
 using DurableTask.Core.Exceptions;
 using DurableTask.Core.History;
+using Grpc.Core;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Client.Entities;
@@ -22,6 +23,14 @@ namespace FewStep.Functions.Tests.Support.Durable;
 /// outputs, custom status and failure details only when asked for; a dedupe refusal as
 /// <see cref="OrchestrationAlreadyExistsException"/> (what <c>GrpcDurableTaskClient</c> throws for the host's
 /// AlreadyExists answer); terminate with only the output (the host ignores <see cref="TerminateInstanceOptions.Recursive"/>).
+/// </para>
+/// <para>
+/// The host also checks the instance's state first (<c>DurableClient</c> with Azure Storage's
+/// <c>CheckStatusBeforeRaiseEvent</c>), and so does this client: terminating, suspending, resuming or raising an
+/// event on an instance in the wrong state throws the <see cref="RpcException"/> (<see cref="StatusCode.FailedPrecondition"/>)
+/// that <c>GrpcDurableTaskClient</c> passes through from the host; an event for an unknown instance is dropped
+/// silently; terminate, suspend or resume of an unknown instance fails with <see cref="StatusCode.Unknown"/> (the host
+/// trips over the missing state). The checks race with the instance, as the host's do.
 /// </para>
 /// <para>
 /// Payloads are serialized with <see cref="JsonDataConverter.Default"/> unless another converter is given: the
@@ -87,13 +96,28 @@ public sealed class ShimDurableTaskClient : DurableTaskClient
     }
 
     /// <inheritdoc />
-    /// <remarks>An event for a finished or unknown instance is dropped by the engine, not refused here.</remarks>
-    public override Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
+    /// <remarks>
+    /// As under the Functions host: an event for an unknown instance is dropped without a word; one for an instance
+    /// that is not Pending, Running or Suspended throws <see cref="RpcException"/> with
+    /// <see cref="StatusCode.FailedPrecondition"/>.
+    /// </remarks>
+    public override async Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         ArgumentException.ThrowIfNullOrEmpty(eventName);
         cancellation.ThrowIfCancellationRequested();
-        return SendAsync(instanceId, new EventRaisedEvent(-1, _converter.Serialize(eventPayload)) { Name = eventName });
+        var state = await GetStateAsync(instanceId);
+        if (state is null)
+        {
+            return;
+        }
+
+        if (!IsRunning(state.OrchestrationStatus))
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "The orchestration instance with the provided instance id is not running."));
+        }
+
+        await SendAsync(instanceId, new EventRaisedEvent(-1, _converter.Serialize(eventPayload)) { Name = eventName });
     }
 
     /// <inheritdoc />
@@ -101,28 +125,50 @@ public sealed class ShimDurableTaskClient : DurableTaskClient
     /// Sends the engine's terminate message with the serialized <see cref="TerminateInstanceOptions.Output"/> as
     /// the reason, which becomes the instance's output. <see cref="TerminateInstanceOptions.Recursive"/> is ignored,
     /// as the Functions host ignores it: sub-orchestrations keep running. Activities already scheduled still run.
+    /// An instance that is not Pending, Running or Suspended (one that just finished, say) is refused with
+    /// <see cref="RpcException"/> / <see cref="StatusCode.FailedPrecondition"/>, as by the host.
     /// </remarks>
-    public override Task TerminateInstanceAsync(string instanceId, TerminateInstanceOptions? options = null, CancellationToken cancellation = default)
+    public override async Task TerminateInstanceAsync(string instanceId, TerminateInstanceOptions? options = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         cancellation.ThrowIfCancellationRequested();
-        return _client.ForceTerminateTaskOrchestrationAsync(instanceId, _converter.Serialize(options?.Output)!);
+        var state = await GetStateAsync(instanceId) ?? throw UnknownInstance(nameof(TerminateInstanceAsync), instanceId);
+        if (!IsRunning(state.OrchestrationStatus))
+        {
+            throw FailedPrecondition($"Cannot terminate the orchestration instance {instanceId} because instance is in the {state.OrchestrationStatus} state.");
+        }
+
+        await _client.ForceTerminateTaskOrchestrationAsync(instanceId, _converter.Serialize(options?.Output)!);
     }
 
     /// <inheritdoc />
-    public override Task SuspendInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default)
+    /// <remarks>Only a Pending or Running instance can be suspended (else <see cref="StatusCode.FailedPrecondition"/>, as by the host).</remarks>
+    public override async Task SuspendInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         cancellation.ThrowIfCancellationRequested();
-        return SendAsync(instanceId, new ExecutionSuspendedEvent(-1, reason));
+        var state = await GetStateAsync(instanceId) ?? throw UnknownInstance(nameof(SuspendInstanceAsync), instanceId);
+        if (state.OrchestrationStatus is not (OrchestrationStatus.Running or OrchestrationStatus.Pending or OrchestrationStatus.ContinuedAsNew))
+        {
+            throw FailedPrecondition($"Cannot suspend the orchestration instance {instanceId} because instance is in the {state.OrchestrationStatus} state.");
+        }
+
+        await SendAsync(instanceId, new ExecutionSuspendedEvent(-1, reason));
     }
 
     /// <inheritdoc />
-    public override Task ResumeInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default)
+    /// <remarks>Only a Suspended instance can be resumed (else <see cref="StatusCode.FailedPrecondition"/>, as by the host).</remarks>
+    public override async Task ResumeInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         cancellation.ThrowIfCancellationRequested();
-        return SendAsync(instanceId, new ExecutionResumedEvent(-1, reason));
+        var state = await GetStateAsync(instanceId) ?? throw UnknownInstance(nameof(ResumeInstanceAsync), instanceId);
+        if (state.OrchestrationStatus != OrchestrationStatus.Suspended)
+        {
+            throw FailedPrecondition($"Cannot resume the orchestration instance {instanceId} because instance is in the {state.OrchestrationStatus} state.");
+        }
+
+        await SendAsync(instanceId, new ExecutionResumedEvent(-1, reason));
     }
 
     /// <inheritdoc />
@@ -131,8 +177,7 @@ public sealed class ShimDurableTaskClient : DurableTaskClient
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         cancellation.ThrowIfCancellationRequested();
-        var states = await _client.GetOrchestrationStateAsync(instanceId, allExecutions: false);
-        var state = states?.FirstOrDefault(s => s is not null);
+        var state = await GetStateAsync(instanceId);
         return state is null ? null : ToMetadata(state, getInputsAndOutputs);
     }
 
@@ -272,6 +317,18 @@ public sealed class ShimDurableTaskClient : DurableTaskClient
     private static DateTimeOffset Utc(DateTime time) =>
         time == default ? default : new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc));
 
+    // The host's IsOrchestrationRunning: the states in which terminate and raise-event are accepted.
+    private static bool IsRunning(OrchestrationStatus status) =>
+        status is OrchestrationStatus.Running or OrchestrationStatus.Pending or OrchestrationStatus.Suspended or OrchestrationStatus.ContinuedAsNew;
+
+    // The host turns its InvalidOperationException into FailedPrecondition, prefixing the exception's type name.
+    private static RpcException FailedPrecondition(string message) =>
+        new(new Status(StatusCode.FailedPrecondition, "InvalidOperationException: " + message));
+
+    // The host reads the missing state's status and fails with a NullReferenceException, answered as Unknown.
+    private static RpcException UnknownInstance(string member, string instanceId) =>
+        new(new Status(StatusCode.Unknown, $"{member}: no orchestration instance '{instanceId}' (the Functions host fails this call on the missing state)."));
+
     private static NotSupportedException Unsupported(string member) =>
         new($"{nameof(ShimDurableTaskClient)}.{member} is not implemented.");
 
@@ -290,6 +347,13 @@ public sealed class ShimDurableTaskClient : DurableTaskClient
             Tags = state.Tags is null ? new Dictionary<string, string>() : new Dictionary<string, string>(state.Tags),
             DataConverter = getInputsAndOutputs ? _converter : null,
         };
+
+    // The latest execution's state; Azure Storage answers an unknown id with a one-element list holding null.
+    private async Task<Core.OrchestrationState?> GetStateAsync(string instanceId)
+    {
+        var states = await _client.GetOrchestrationStateAsync(instanceId, allExecutions: false);
+        return states?.FirstOrDefault(s => s is not null);
+    }
 
     private Task SendAsync(string instanceId, HistoryEvent historyEvent) =>
         _client.SendTaskOrchestrationMessageAsync(new TaskMessage
