@@ -7,8 +7,8 @@ using FewStep.Onnx.Sessions;
 namespace FewStep.Benchmarks;
 
 /// <summary>
-/// Two benchmarks. <c>orchestration [--images N] [--batch B] [--runs R]</c>: the durable orchestration with a
-/// no-op renderer. Otherwise the pipeline:
+/// Three benchmarks. <c>orchestration [--images N] [--batch B] [--runs R]</c>: the durable orchestration with a
+/// no-op renderer; <c>fairness</c>: a 1-image request behind a 2,000-image one. Otherwise the pipeline:
 /// <c>dotnet run -c Release --project tests/FewStep.Benchmarks -- --model PATH [--steps N] [--size WxH]
 /// [--batch 1,4] [--runs R] [--warmup W] [--guidance G] [--provider cpu|cuda] [--device N] [--json]</c>.
 /// A program that reports figures, not a timed test.
@@ -43,6 +43,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "orchestration")
         {
             return RunOrchestration(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "fairness")
+        {
+            return OrchestrationBenchmark.RunFairnessAsync(2000, 4, TimeSpan.FromMilliseconds(100)).GetAwaiter().GetResult();
         }
 
         string? model = null;

@@ -129,9 +129,7 @@ public sealed class SubmitTests : IDisposable
             {
                 id = "gen-1",
                 status_url = new Uri(_server.BaseUri, "/api/generations/gen-1").ToString(),
-                statusQueryGetUri = "/runtime/webhooks/durabletask/instances/gen-1",
-                terminatePostUri = "/runtime/webhooks/durabletask/instances/gen-1/terminate",
-                purgeHistoryDeleteUri = "/runtime/webhooks/durabletask/instances/gen-1",
+                seed = 42,
             }));
             return;
         }

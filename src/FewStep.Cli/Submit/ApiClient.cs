@@ -45,7 +45,7 @@ public sealed class ApiClient
 
         var body = await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
         var id = body?["id"]?.GetValue<string>();
-        var status = body?["status_url"]?.GetValue<string>() ?? body?["statusQueryGetUri"]?.GetValue<string>() ?? response.Headers.Location?.ToString();
+        var status = body?["status_url"]?.GetValue<string>() ?? response.Headers.Location?.ToString();
         if (string.IsNullOrEmpty(id) || string.IsNullOrEmpty(status))
         {
             throw new ApiException($"The API accepted the request but gave no id or status_url ({(int)response.StatusCode}).");

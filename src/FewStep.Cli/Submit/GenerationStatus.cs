@@ -8,7 +8,7 @@ public sealed record GenerationStatus
     [JsonPropertyName("id")]
     public string Id { get; init; } = string.Empty;
 
-    /// <summary>pending, running, succeeded, failed or canceled.</summary>
+    /// <summary>pending, running, canceling, succeeded, failed or canceled; a job also partially_failed, rejected or superseded.</summary>
     [JsonPropertyName("status")]
     public string Status { get; init; } = string.Empty;
 
@@ -28,7 +28,7 @@ public sealed record GenerationStatus
     public GenerationError? Error { get; init; }
 
     [JsonIgnore]
-    public bool IsTerminal => Status is "succeeded" or "failed" or "canceled" or "cancelled" or "terminated";
+    public bool IsTerminal => Status is "succeeded" or "partially_failed" or "failed" or "canceled" or "rejected" or "superseded";
 
     [JsonIgnore]
     public bool Succeeded => Status == "succeeded";

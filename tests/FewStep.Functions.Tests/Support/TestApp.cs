@@ -45,6 +45,12 @@ internal sealed class TestAppOptions
 
     public AzureStorageDurableHostOptions? DurableOptions { get; set; }
 
+    /// <summary>The Azure Storage task hub (a new one when null).</summary>
+    public string? TaskHubName { get; set; }
+
+    /// <summary>With Azure Storage: false for a client without a worker (the orchestrations run elsewhere, e.g. in a child process).</summary>
+    public bool StartWorker { get; set; } = true;
+
     /// <summary>Webhook host names to addresses; the test never resolves a real name.</summary>
     public IHostAddressResolver? Resolver { get; set; }
 
@@ -102,6 +108,12 @@ internal sealed class TestApp : IAsyncDisposable
     public AzureStorageDurableHost? AzureStorageHost => _azureStorage;
 
     public string ModelRoot { get; private set; } = string.Empty;
+
+    /// <summary>The settings the app was built with (for a second process of the same app).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
+
+    /// <summary>Registers the app's orchestrator and activities (this process's service graph) with another worker.</summary>
+    public void RegisterTasks(ITaskRegistrar registrar) => AppTasks.Register(registrar, Services, _stopping.Token);
 
     public static async Task<TestApp> StartAsync(Action<TestAppOptions>? configure = null)
     {
@@ -300,6 +312,7 @@ internal sealed class TestApp : IAsyncDisposable
             settings[key] = value;
         }
 
+        Settings = settings;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection().AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         if (options.Azurite is null)
@@ -336,7 +349,8 @@ internal sealed class TestApp : IAsyncDisposable
         if (options.Backend == DurableBackend.AzureStorage)
         {
             var azurite = options.Azurite ?? throw new InvalidOperationException("The Azure Storage durable backend needs Azurite.");
-            _azureStorage = await AzureStorageDurableHost.StartAsync(azurite.ConnectionString, AzureStorageDurableHost.NewTaskHubName(), Register, options.DurableOptions);
+            _azureStorage = await AzureStorageDurableHost.StartAsync(
+                azurite.ConnectionString, options.TaskHubName ?? AzureStorageDurableHost.NewTaskHubName(), options.StartWorker ? Register : null, options.DurableOptions);
             Client = _azureStorage.Client;
         }
         else
