@@ -58,10 +58,4 @@ public sealed class ApiResult : IActionResult
         response.ContentLength = bytes.Length;
         await response.Body.WriteAsync(bytes, context.HttpContext.RequestAborted).ConfigureAwait(false);
     }
-
-    /// <summary>The body as the client will read it (tests, logs).</summary>
-    public string BodyText() => Body is null ? string.Empty : JsonSerializer.Serialize(Body, Body.GetType(), s_json);
-
-    /// <summary>For code that has an <see cref="HttpContext"/> but no action context.</summary>
-    public Task ExecuteAsync(HttpContext context) => ExecuteResultAsync(new ActionContext { HttpContext = context });
 }
