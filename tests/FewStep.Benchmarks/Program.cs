@@ -7,7 +7,7 @@ using FewStep.Onnx.Sessions;
 namespace FewStep.Benchmarks;
 
 /// <summary>
-/// Three benchmarks. <c>orchestration [--images N] [--batch B] [--runs R]</c>: the durable orchestration with a
+/// Four benchmarks: <c>noise</c>, the torch generator on an SDXL batch of 4. <c>orchestration [--images N] [--batch B] [--runs R]</c>: the durable orchestration with a
 /// no-op renderer; <c>fairness</c>: a 1-image request behind a 2,000-image one. Otherwise the pipeline:
 /// <c>dotnet run -c Release --project tests/FewStep.Benchmarks -- --model PATH [--steps N] [--size WxH]
 /// [--batch 1,4] [--runs R] [--warmup W] [--guidance G] [--provider cpu|cuda] [--device N] [--json]</c>.
@@ -43,6 +43,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "orchestration")
         {
             return RunOrchestration(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "noise")
+        {
+            return NoiseBenchmark.Run(20);
         }
 
         if (args.Length > 0 && args[0] == "fairness")

@@ -77,6 +77,28 @@ public sealed class GenerateTests : IDisposable
     }
 
     [Fact]
+    public async Task A_seed_gives_the_image_diffusers_made_from_it_with_either_kernel()
+    {
+        // ../shared/conformance/cases-seeded: diffusers with torch.Generator("cpu").manual_seed(42), both torch kernels.
+        foreach (var (kernel, folder) in new[] { ("avx2", "seeded_sd_turbo_1step_seed42"), ("default", "seeded_sd_turbo_1step_seed42_kernel_default") })
+        {
+            var result = await _cli.RunAsync("generate", "a photo of a cat", "--model", s_model, "--seed", "42", "--steps", "1", "--guidance", "0",
+                "--size", "64x64", "--noise-kernel", kernel, "--out", _temp.Combine(kernel));
+
+            Assert.True(result.ExitCode == 0, result.Error + result.Console);
+            using var ours = await Image.LoadAsync<SixLabors.ImageSharp.PixelFormats.Rgb24>(result.OutLines.Single());
+            using var theirs = await Image.LoadAsync<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(ConformancePaths.SeededCases, folder, "image_0.png"));
+            var a = new byte[64 * 64 * 3];
+            var b = new byte[64 * 64 * 3];
+            ours.CopyPixelDataTo(a);
+            theirs.CopyPixelDataTo(b);
+            Assert.True(a.Zip(b).All(p => Math.Abs(p.First - p.Second) <= 1), $"kernel {kernel}: the image differs from diffusers' for seed 42");
+            var text = ours.Metadata.GetPngMetadata().TextData.ToDictionary(t => t.Keyword, t => t.Value);
+            Assert.Equal(("torch_cpu_generator_per_image", kernel), (text["noise"], text["noise_kernel"]));
+        }
+    }
+
+    [Fact]
     public async Task A_catalog_entry_from_the_user_catalog_gives_the_recommended_settings_and_a_random_seed_is_printed()
     {
         var root = _temp.Combine("root");
@@ -114,6 +136,8 @@ public sealed class GenerateTests : IDisposable
     [InlineData("generate", "x", "--size", "64")]
     [InlineData("generate", "x", "--device", "tpu")]
     [InlineData("generate", "x", "--count", "many")]
+    [InlineData("generate", "x", "--noise-kernel", "sse")]
+    [InlineData("generate", "x", "--seed", "-1")]
     [InlineData("generate", "x", "--no-such-option")]
     [InlineData("bench")]
     [InlineData("bench", "--model", "m", "--batch", "0")]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using FewStep.Diffusion.Configuration;
+using FewStep.Diffusion.Noise;
 using FewStep.Onnx.Pipelines;
 using FewStep.Onnx.Sessions;
 using SixLabors.ImageSharp;
@@ -9,8 +10,9 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace FewStep.Conformance;
 
 /// <summary>
-/// Runs cases through the real pipelines with the recorded noise injected and compares every intermediate the
-/// case recorded with what the pipeline produced. Pipelines are loaded once per model and reused.
+/// Runs cases through the real pipelines — with the recorded noise injected, or, for a seeded case, with the noise
+/// drawn from torch CPU generators and every draw checked against diffusers' hash — and compares every
+/// intermediate the case recorded with what the pipeline produced. Pipelines are loaded once per model and reused.
 /// </summary>
 internal sealed class CaseRunner : IDisposable
 {
@@ -28,7 +30,8 @@ internal sealed class CaseRunner : IDisposable
         _sessions = sessions;
     }
 
-    public CaseResult Run(ConformanceCase testCase, CancellationToken cancellationToken = default)
+    /// <param name="kernelOverride">Draw a seeded case's noise with this kernel instead of the case's (to show the hashes catch it).</param>
+    public CaseResult Run(ConformanceCase testCase, TorchNormalKernel? kernelOverride = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(testCase);
         var start = Stopwatch.GetTimestamp();
@@ -36,12 +39,22 @@ internal sealed class CaseRunner : IDisposable
         var maxAbsDiff = 0.0;
         var compared = 0;
         var arrayDiffs = new List<KeyValuePair<string, double>>();
+        var drawsChecked = 0;
         try
         {
             var pipeline = Pipeline(testCase.Model);
             var observer = new RecordingObserver();
-            var noise = new RecordedNoiseSource(testCase.Directory);
+            var made = new List<(ExpectedDraw Draw, string Sha256, double Sum)>();
+            INoiseSource noise = testCase.Seeds is { } seeds
+                ? new TorchNoiseSource(seeds, kernelOverride ?? testCase.Kernel) { OnDraw = (draw, image, values) => made.Add((Identify(draw, image), Hash(values), Sum(values))) }
+                : new RecordedNoiseSource(testCase.Directory);
             var result = pipeline.Generate(testCase.Request, noise, observer, cancellationToken);
+            if (testCase.Seeds is not null)
+            {
+                CompareDraws(testCase, made, failures);
+                drawsChecked = made.Count;
+            }
+
             AddFinalLatents(observer, pipeline.Family);
             CompareTimesteps(testCase, observer, failures);
             foreach (var name in testCase.ArrayNames)
@@ -64,6 +77,7 @@ internal sealed class CaseRunner : IDisposable
         return new CaseResult(testCase.Name, failures.Count == 0, maxAbsDiff, compared, failures, Stopwatch.GetElapsedTime(start))
         {
             ArrayDiffs = arrayDiffs,
+            NoiseDrawsChecked = drawsChecked,
         };
     }
 
@@ -84,6 +98,45 @@ internal sealed class CaseRunner : IDisposable
         }
 
         return pipeline;
+    }
+
+    // A seeded case's noise is exact: each draw's sha256 must match. Unused draws (EulerDiscrete's) may be skipped.
+    private static void CompareDraws(ConformanceCase testCase, List<(ExpectedDraw Draw, string Sha256, double Sum)> made, List<string> failures)
+    {
+        foreach (var (draw, sha256, sum) in made)
+        {
+            var expected = testCase.NoiseDraws.FirstOrDefault(e => e.Phase == draw.Phase && e.Step == draw.Step && e.Image == draw.Image);
+            if (expected is null)
+            {
+                failures.Add($"noise: the pipeline drew the {draw}, which diffusers did not draw");
+            }
+            else if (expected.Sha256 != sha256)
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"noise: the {draw} differs from torch's (sum {sum:R}, expected {expected.Sum:R}; sha256 {sha256[..12]}..., expected {expected.Sha256[..12]}...)"));
+            }
+        }
+
+        foreach (var missing in testCase.NoiseDraws.Where(e => e.Used && !made.Any(m => m.Draw.Phase == e.Phase && m.Draw.Step == e.Step && m.Draw.Image == e.Image)))
+        {
+            failures.Add($"noise: the pipeline never drew the {missing}, which diffusers drew and used");
+        }
+    }
+
+    private static ExpectedDraw Identify(NoiseDraw draw, int image) =>
+        new(draw.IsInitialLatents ? ExpectedDraw.InitialLatents : ExpectedDraw.SchedulerStep, draw.IsInitialLatents ? null : draw.StepIndex, image, true, 0, string.Empty);
+
+    private static string Hash(ReadOnlySpan<float> values) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values)));
+
+    private static double Sum(ReadOnlySpan<float> values)
+    {
+        var sum = 0.0;
+        foreach (var value in values)
+        {
+            sum += value;
+        }
+
+        return sum;
     }
 
     // latents_final is the last prev_sample, except for LCM, which decodes (and records) the last denoised.

@@ -33,6 +33,22 @@ internal sealed class ConformanceCase
         ArrayNames = root.TryGetProperty("arrays", out var arrays)
             ? arrays.EnumerateObject().Select(p => p.Name).ToArray()
             : System.IO.Directory.GetFiles(directory, "*.npy").Select(f => System.IO.Path.GetFileName(f)).ToArray();
+        if (root.TryGetProperty("noise", out var noise) && noise.GetString() == FewStep.Diffusion.Noise.TorchNoiseSource.Name)
+        {
+            Seeds = root.GetProperty("seeds").EnumerateArray().Select(s => ulong.Parse(s.GetRawText(), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            var kernelName = root.TryGetProperty("torch_normal_kernel", out var k) ? k.GetString() : "avx2";
+            Kernel = FewStep.Diffusion.Noise.TorchNoiseSource.TryParseKernel(kernelName, out var kernel)
+                ? kernel
+                : throw new InvalidDataException($"'{directory}/case.json' names an unknown torch_normal_kernel '{kernelName}'.");
+            NoiseDraws = root.GetProperty("noise_draws").EnumerateArray().Select(d => new ExpectedDraw(
+                d.GetProperty("phase").GetString()!,
+                d.GetProperty("step").ValueKind == JsonValueKind.Number ? d.GetProperty("step").GetInt32() : null,
+                d.GetProperty("image").GetInt32(),
+                d.GetProperty("used").GetBoolean(),
+                d.GetProperty("sum").GetDouble(),
+                d.GetProperty("sha256").GetString()!)).ToArray();
+        }
+
         Pngs = root.TryGetProperty("pngs", out var pngs)
             ? pngs.EnumerateArray().Select(p => p.GetString()!).ToArray()
             : System.IO.Directory.GetFiles(directory, "image_*.png").Select(f => System.IO.Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
@@ -52,6 +68,14 @@ internal sealed class ConformanceCase
     public IReadOnlyList<string> ArrayNames { get; }
 
     public IReadOnlyList<string> Pngs { get; }
+
+    /// <summary>The per-image seeds of a case whose noise diffusers drew itself (null when it records its noise).</summary>
+    public IReadOnlyList<ulong>? Seeds { get; }
+
+    public FewStep.Diffusion.Noise.TorchNormalKernel Kernel { get; }
+
+    /// <summary>Every draw diffusers made, in order, with the hash of its float32 bytes.</summary>
+    public IReadOnlyList<ExpectedDraw> NoiseDraws { get; } = [];
 
     public static ConformanceCase Load(string directory)
     {

@@ -85,6 +85,11 @@ internal static class Program
                 $"{result.Name} {(result.Passed ? "PASS" : "FAIL")} max_abs_diff={result.MaxAbsDiff:g4}{(verbose ? $" ({result.Elapsed.TotalMilliseconds:F0} ms)" : string.Empty)}"));
             if (verbose)
             {
+                if (result.NoiseDrawsChecked > 0)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    noise: {result.NoiseDrawsChecked} draws from torch CPU generators, sha256 checked"));
+                }
+
                 foreach (var (array, diff) in result.ArrayDiffs)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {array}: max_abs_diff={diff:g4}"));

@@ -24,6 +24,12 @@ internal static class ConformancePaths
     /// <summary>T5 tokenizer vectors for tiny-pixart-lcm/tokenizer.</summary>
     public static string T5TokenizersJson => Path.Combine(Root, "tokenizers_t5.json");
 
+    /// <summary>Vectors of torch.randn with a seeded CPU generator, both normal kernels.</summary>
+    public static string TorchRandnJson => Path.Combine(Root, "torch_randn.json");
+
+    /// <summary>Pipeline cases in which diffusers drew all noise from seeded CPU generators.</summary>
+    public static string SeededCases => Path.Combine(Root, "cases-seeded");
+
     public static string Model(string name) => Path.Combine(Models, name);
 
     private static string FindRoot()

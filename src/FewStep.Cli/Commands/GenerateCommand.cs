@@ -68,10 +68,11 @@ public sealed class GenerateCommand(CliContext cli) : AsyncCommand<GenerateSetti
                     task.StartTask();
                     var imageSeed = seed + k;
                     var result = await Task.Run(
-                        () => pipeline.Generate(request, new SeededNoiseSource([imageSeed]), new StepProgress(task), cancellationToken),
+                        () => pipeline.Generate(request, TorchNoiseSource.ForSeeds([imageSeed], settings.Kernel), new StepProgress(task), cancellationToken),
                         cancellationToken).ConfigureAwait(false);
                     var image = result.Images[0];
-                    var parameters = new ImageParameters(settings.Prompt, settings.Negative, imageSeed, steps, guidance, image.Width, image.Height, model.Name);
+                    var parameters = new ImageParameters(settings.Prompt, settings.Negative, imageSeed, steps, guidance, image.Width, image.Height, model.Name,
+                        TorchNoiseSource.Name, TorchNoiseSource.KernelName(settings.Kernel));
                     var path = OutputNames.Unique(outDir, string.Create(CultureInfo.InvariantCulture, $"{slug}-{imageSeed}"));
                     await WriteAtomicallyAsync(path, PngImageEncoder.Encode(image, parameters), cancellationToken).ConfigureAwait(false);
                     images.Add(image);

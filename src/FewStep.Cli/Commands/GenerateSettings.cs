@@ -28,8 +28,15 @@ public sealed class GenerateSettings : ModelRootSettings
     public string? Size { get; set; }
 
     [CommandOption("--seed <S>")]
-    [Description("Seed of the first image; image k gets S+k (default: random, printed).")]
+    [Description("Seed of the first image; image k gets S+k (default: random, printed). The same noise as diffusers with torch.Generator(\"cpu\").manual_seed(S+k); as in PyTorch only the seed modulo 2^32 counts.")]
     public long? Seed { get; set; }
+
+    [CommandOption("--noise-kernel <KERNEL>")]
+    [Description("Which of torch's CPU normal kernels to reproduce: avx2 (x86-64 with AVX2, the default) or default (ARM, no AVX2).")]
+    [DefaultValue("avx2")]
+    public string NoiseKernel { get; set; } = "avx2";
+
+    internal FewStep.Diffusion.Noise.TorchNormalKernel Kernel { get; private set; }
 
     [CommandOption("-n|--count <N>")]
     [Description("Number of images (a contact sheet is written when more than one).")]
@@ -72,6 +79,17 @@ public sealed class GenerateSettings : ModelRootSettings
         if (Guidance is { } g && (!float.IsFinite(g) || g < 0))
         {
             return ValidationResult.Error("--guidance must be a number ≥ 0.");
+        }
+
+        if (!FewStep.Diffusion.Noise.TorchNoiseSource.TryParseKernel(NoiseKernel, out var kernel))
+        {
+            return ValidationResult.Error($"--noise-kernel must be avx2 or default, not '{NoiseKernel}'.");
+        }
+
+        Kernel = kernel;
+        if (Seed is < 0)
+        {
+            return ValidationResult.Error("--seed must be 0 or more.");
         }
 
         if (Count is < 1 or > 256)

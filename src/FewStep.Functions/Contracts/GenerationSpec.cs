@@ -36,6 +36,9 @@ public sealed record GenerationSpec
 
     public string? WebhookUrl { get; init; }
 
+    /// <summary>The torch normal kernel the images' noise is drawn with (a service setting, recorded with the request).</summary>
+    public FewStep.Diffusion.Noise.TorchNormalKernel NoiseKernel { get; init; }
+
     /// <summary>PixArt only: generate at the closest aspect-ratio bin and resize back (diffusers' resolution binning).</summary>
     public bool UseResolutionBinning { get; init; }
 

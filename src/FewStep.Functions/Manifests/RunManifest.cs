@@ -111,6 +111,13 @@ public sealed record ManifestRequestSpec
     [JsonPropertyName("use_resolution_binning")]
     public bool? UseResolutionBinning { get; init; }
 
+    /// <summary>How the seeds became noise: one torch CPU generator per image (as diffusers' <c>generator=</c> list).</summary>
+    [JsonPropertyName("noise")]
+    public string Noise { get; init; } = FewStep.Diffusion.Noise.TorchNoiseSource.Name;
+
+    [JsonPropertyName("noise_kernel")]
+    public required FewStep.Diffusion.Noise.TorchNormalKernel NoiseKernel { get; init; }
+
     public static ManifestRequestSpec From(GenerationSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -128,6 +135,7 @@ public sealed record ManifestRequestSpec
             Seed = spec.Seed,
             NumImagesPerPrompt = spec.NumImagesPerPrompt,
             UseResolutionBinning = spec.UseResolutionBinning ? true : null,
+            NoiseKernel = spec.NoiseKernel,
         };
     }
 }

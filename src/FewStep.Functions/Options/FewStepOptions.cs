@@ -87,6 +87,12 @@ public sealed class FewStepOptions
     /// <summary>How long an image URL (read-only SAS) stays valid.</summary>
     public TimeSpan SasLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Which of PyTorch's CPU normal kernels turns seeds into noise: <c>Avx2</c> (what diffusers gives on every
+    /// x86-64 machine with AVX2) or <c>Default</c> (torch on ARM or without AVX2). Fixed per request when it is accepted.
+    /// </summary>
+    public FewStep.Diffusion.Noise.TorchNormalKernel NoiseKernel { get; set; } = FewStep.Diffusion.Noise.TorchNormalKernel.Avx2;
+
     /// <summary>Batches of one worker process rendering at once: one per GPU. Waiting batches are served round-robin across generations.</summary>
     public int MaxConcurrentRenders { get; set; } = 1;
 
@@ -139,6 +145,7 @@ public sealed class FewStepOptions
         Check(MaxJobRequests >= 1, nameof(MaxJobRequests), "must be at least 1");
         Check(MaxJobLineBytes >= 256, nameof(MaxJobLineBytes), "must be at least 256");
         Check(SasLifetime > TimeSpan.Zero && SasLifetime <= TimeSpan.FromDays(7), nameof(SasLifetime), "must be more than 0 and at most 7 days (the user-delegation SAS limit)");
+        Check(Enum.IsDefined(NoiseKernel), nameof(NoiseKernel), "must be Avx2 or Default");
         Check(MaxConcurrentRenders >= 1, nameof(MaxConcurrentRenders), "must be at least 1");
         Check(RenderMaxAttempts >= 1, nameof(RenderMaxAttempts), "must be at least 1");
         Check(RenderFirstRetryInterval > TimeSpan.Zero, nameof(RenderFirstRetryInterval), "must be positive");

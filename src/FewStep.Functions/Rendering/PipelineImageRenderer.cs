@@ -57,13 +57,14 @@ public sealed partial class PipelineImageRenderer : IImageRenderer
 
         // The pipeline is synchronous (ONNX Runtime blocks); keep it off the caller's thread. It checks the token
         // between steps and terminates a running ONNX call when it fires.
-        var result = await Task.Run(() => pipeline.Generate(request, new SeededNoiseSource(items.Select(i => i.Seed).ToArray()), cancellationToken: cancellationToken), cancellationToken)
+        var result = await Task.Run(() => pipeline.Generate(request, TorchNoiseSource.ForSeeds(items.Select(i => i.Seed), job.NoiseKernel), cancellationToken: cancellationToken), cancellationToken)
             .ConfigureAwait(false);
 
         return result.Images.Select((image, k) =>
         {
             var item = items[k];
-            var parameters = new ImageParameters(item.Prompt, item.NegativePrompt, item.Seed, job.NumInferenceSteps, job.GuidanceScale, image.Width, image.Height, entry.Name);
+            var parameters = new ImageParameters(item.Prompt, item.NegativePrompt, item.Seed, job.NumInferenceSteps, job.GuidanceScale, image.Width, image.Height, entry.Name,
+                TorchNoiseSource.Name, TorchNoiseSource.KernelName(job.NoiseKernel));
             return new RenderedImage(item, BinaryData.FromBytes(PngImageEncoder.Encode(image, parameters)));
         }).ToList();
     }

@@ -8,4 +8,5 @@ public sealed record RenderJob(
     int Width,
     int Height,
     IReadOnlyList<RenderItem> Items,
-    bool UseResolutionBinning = false);
+    bool UseResolutionBinning = false,
+    FewStep.Diffusion.Noise.TorchNormalKernel NoiseKernel = FewStep.Diffusion.Noise.TorchNormalKernel.Avx2);

@@ -145,6 +145,7 @@ public sealed class GenerationRequestParser
                 NumImagesPerPrompt = imagesPerPrompt,
                 WebhookUrl = webhook,
                 UseResolutionBinning = binning,
+                NoiseKernel = _options.NoiseKernel,
             },
             errors);
     }

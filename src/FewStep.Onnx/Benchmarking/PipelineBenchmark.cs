@@ -49,7 +49,7 @@ public static class PipelineBenchmark
         for (var run = 0; run < settings.WarmupRuns + settings.Runs; run++)
         {
             var seeds = Enumerable.Range(0, batchSize).Select(i => settings.Seed + i).ToArray();
-            var result = pipeline.Generate(request, new SeededNoiseSource(seeds), cancellationToken: cancellationToken);
+            var result = pipeline.Generate(request, TorchNoiseSource.ForSeeds(seeds), cancellationToken: cancellationToken);
             var pngStart = Stopwatch.GetTimestamp();
             foreach (var image in result.Images)
             {

@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace FewStep.Onnx.Imaging;
 
-/// <summary>The generation parameters stored in each PNG's text chunks, so an image says how to make it again.</summary>
+/// <summary>
+/// The generation parameters stored in each PNG's text chunks, so an image says how to make it again: the
+/// diffusers arguments, and the noise source and torch kernel that turned its seed into noise.
+/// </summary>
 public sealed record ImageParameters(
     string Prompt,
     string? NegativePrompt,
@@ -11,7 +14,9 @@ public sealed record ImageParameters(
     float GuidanceScale,
     int Width,
     int Height,
-    string Model)
+    string Model,
+    string Noise = FewStep.Diffusion.Noise.TorchNoiseSource.Name,
+    string NoiseKernel = "avx2")
 {
     /// <summary>The PNG text entries, keyed with diffusers' argument names.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ToTextEntries()
@@ -31,6 +36,10 @@ public sealed record ImageParameters(
         entries.Add(new("width", Width.ToString(CultureInfo.InvariantCulture)));
         entries.Add(new("height", Height.ToString(CultureInfo.InvariantCulture)));
         entries.Add(new("model", Model));
+
+        // How the seed became noise, so the image can be made again elsewhere (diffusers with the CPU generator).
+        entries.Add(new("noise", Noise));
+        entries.Add(new("noise_kernel", NoiseKernel));
         entries.Add(new("Software", "FewStep"));
         return entries;
     }

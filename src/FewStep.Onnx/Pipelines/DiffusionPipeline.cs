@@ -81,7 +81,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
 
     /// <summary>
     /// Runs the pipeline: encode prompts, prepare timesteps, prepare latents, denoise, decode. Every Gaussian
-    /// draw comes from <paramref name="noise"/> (see <see cref="SeededNoiseSource"/>).
+    /// draw comes from <paramref name="noise"/> (see <see cref="TorchNoiseSource"/>).
     /// </summary>
     public GenerationResult Generate(
         GenerationRequest request,

@@ -66,6 +66,7 @@ public sealed class StartupValidationTests
         var options = services.GetRequiredService<IOptions<FewStepOptions>>().Value;
 
         Assert.Equal((2, 64, 20_000, false), (options.RenderWindow, options.BatchesPerExecution, options.MaxQueuedImages, options.AllowLoopbackWebhooks));
+        Assert.Equal(FewStep.Diffusion.Noise.TorchNormalKernel.Avx2, options.NoiseKernel);
     }
 
     [Fact]

@@ -101,6 +101,30 @@ public sealed class GenerationEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_seed_gives_the_image_diffusers_made_from_it_and_the_png_says_how()
+    {
+        // ../shared/conformance/cases-seeded/seeded_sd_turbo_1step_seed42: diffusers with torch.Generator("cpu").manual_seed(42).
+        var reference = Path.Combine(ConformancePaths.SeededCases, "seeded_sd_turbo_1step_seed42", "image_0.png");
+        var accepted = await StartAsync("""{"model":"tiny-sd-turbo","prompt":"a photo of a cat","seed":42,"num_inference_steps":1,"guidance_scale":0,"width":64,"height":64}""");
+
+        var status = await WaitForEndAsync(accepted.GetProperty("id").GetString()!);
+        var png = await DownloadPngAsync(status.GetProperty("images")[0].GetProperty("url").GetString()!);
+
+        using var ours = Image.Load<Rgb24>(png);
+        using var theirs = Image.Load<Rgb24>(reference);
+        var a = new byte[64 * 64 * 3];
+        var b = new byte[64 * 64 * 3];
+        ours.CopyPixelDataTo(a);
+        theirs.CopyPixelDataTo(b);
+        Assert.True(a.Zip(b).All(p => Math.Abs(p.First - p.Second) <= 1), "the image differs from diffusers' for seed 42 by more than rounding");
+        var text = ours.Metadata.GetPngMetadata().TextData.ToDictionary(t => t.Keyword, t => t.Value, StringComparer.Ordinal);
+        Assert.Equal(("torch_cpu_generator_per_image", "avx2", "42"), (text["noise"], text["noise_kernel"], text["seed"]));
+        using var manifest = JsonDocument.Parse((await Container.GetBlobClient($"generations/{status.GetProperty("id").GetString()}/manifest.json").DownloadContentAsync()).Value.Content.ToMemory());
+        var request = manifest.RootElement.GetProperty("requests")[0].GetProperty("request");
+        Assert.Equal(("torch_cpu_generator_per_image", "avx2"), (request.GetProperty("noise").GetString(), request.GetProperty("noise_kernel").GetString()));
+    }
+
+    [Fact]
     public async Task A_model_that_fails_to_load_fails_the_generation_with_an_error_in_its_status()
     {
         var accepted = await StartAsync("""{"model":"tiny-sd-turbo-broken","prompt":"a red fox","num_images_per_prompt":3,"seed":1}""");

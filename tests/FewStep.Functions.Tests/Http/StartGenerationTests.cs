@@ -39,6 +39,21 @@ public sealed class StartGenerationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_noise_kernel_setting_is_recorded_with_the_request_and_reaches_the_renderer()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Settings["FewStep:NoiseKernel"] = "default");
+
+        var id = (await app.StartAsync("""{"model":"tiny-sd-turbo","prompt":"a fox","seed":1}""")).GetProperty("id").GetString()!;
+        await app.WaitForEndAsync(id);
+
+        var request = await app.Services.GetRequiredService<RunPlanStore>().ReadRequestAsync(id, CancellationToken.None);
+        Assert.Equal(FewStep.Diffusion.Noise.TorchNormalKernel.Default, request!.Spec.NoiseKernel);
+        Assert.Equal(FewStep.Diffusion.Noise.TorchNormalKernel.Default, Assert.Single(app.Fake!.Jobs.Snapshot()).NoiseKernel);
+        var manifest = JsonDocument.Parse((await app.Images.ReadAsync($"generations/{id}/manifest.json", CancellationToken.None))!.ToMemory()).RootElement;
+        Assert.Equal("default", manifest.GetProperty("requests")[0].GetProperty("request").GetProperty("noise_kernel").GetString());
+    }
+
+    [Fact]
     public async Task Catalog_defaults_of_each_model_fill_in_omitted_settings()
     {
         var spec = await SpecOfAsync("""{"model":"tiny-lcm","prompt":"a fox"}""");

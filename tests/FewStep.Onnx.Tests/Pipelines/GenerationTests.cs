@@ -16,9 +16,9 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
         var pipeline = _fixture.Get("tiny-sd-turbo");
         var request = new GenerationRequest { Prompts = ["a red fox"], Width = 64, Height = 64 };
 
-        var first = pipeline.Generate(request, new SeededNoiseSource([7])).Images.Single();
-        var again = pipeline.Generate(request, new SeededNoiseSource([7])).Images.Single();
-        var other = pipeline.Generate(request, new SeededNoiseSource([8])).Images.Single();
+        var first = pipeline.Generate(request, new TorchNoiseSource([7])).Images.Single();
+        var again = pipeline.Generate(request, new TorchNoiseSource([7])).Images.Single();
+        var other = pipeline.Generate(request, new TorchNoiseSource([8])).Images.Single();
 
         Assert.Equal(first.Rgb, again.Rgb);
         Assert.NotEqual(first.Rgb, other.Rgb);
@@ -38,7 +38,7 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
         };
         var steps = new List<DenoisingStep>();
 
-        var result = pipeline.Generate(request, new SeededNoiseSource([1, 2, 3, 4]), new StepCounter(steps));
+        var result = pipeline.Generate(request, new TorchNoiseSource([1, 2, 3, 4]), new StepCounter(steps));
 
         Assert.Equal([(0, 0), (0, 1), (1, 0), (1, 1)], result.Images.Select(i => (i.PromptIndex, i.ImageIndex)));
         Assert.All(result.Images, i => Assert.Equal((96, 64, 96 * 64 * 3), (i.Width, i.Height, i.Rgb.Length)));
@@ -54,8 +54,8 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
         var single = new GenerationRequest { Prompts = ["a lighthouse"], Width = 64, Height = 64 };
         var pair = single with { NumImagesPerPrompt = 2 };
 
-        var alone = pipeline.Generate(single, new SeededNoiseSource([11])).Images.Single();
-        var batched = pipeline.Generate(pair, new SeededNoiseSource([5, 11])).Images[1];
+        var alone = pipeline.Generate(single, new TorchNoiseSource([11])).Images.Single();
+        var batched = pipeline.Generate(pair, new TorchNoiseSource([5, 11])).Images[1];
 
         // Batched matrix kernels may round differently from single-row ones: allow 1 in a few values.
         var diffs = alone.Rgb.Zip(batched.Rgb, (a, b) => Math.Abs(a - b)).ToArray();
@@ -69,8 +69,8 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
         var pipeline = _fixture.Get("tiny-sd-turbo");
         var sizes = new List<DenoisingStep>();
 
-        pipeline.Generate(new GenerationRequest { Prompts = ["x"], GuidanceScale = 1f, Width = 64, Height = 64 }, new SeededNoiseSource([1]), new StepCounter(sizes));
-        pipeline.Generate(new GenerationRequest { Prompts = ["x"], GuidanceScale = 1.5f, Width = 64, Height = 64 }, new SeededNoiseSource([1]), new StepCounter(sizes));
+        pipeline.Generate(new GenerationRequest { Prompts = ["x"], GuidanceScale = 1f, Width = 64, Height = 64 }, new TorchNoiseSource([1]), new StepCounter(sizes));
+        pipeline.Generate(new GenerationRequest { Prompts = ["x"], GuidanceScale = 1.5f, Width = 64, Height = 64 }, new TorchNoiseSource([1]), new StepCounter(sizes));
 
         Assert.Equal(4 * 8 * 8, sizes[0].UNetSample.Length);
         Assert.Equal(2 * 4 * 8 * 8, sizes[1].UNetSample.Length);
@@ -81,10 +81,10 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
     {
         var pipeline = _fixture.Get("tiny-lcm");
         var request = new GenerationRequest { Prompts = ["a watercolor bird"], NumInferenceSteps = 4, GuidanceScale = 8f, Width = 64, Height = 64 };
-        var expected = Enumerable.Range(0, 4).Select(seed => pipeline.Generate(request, new SeededNoiseSource([seed])).Images.Single().Rgb).ToArray();
+        var expected = Enumerable.Range(0, 4).Select(seed => pipeline.Generate(request, TorchNoiseSource.ForSeeds([seed])).Images.Single().Rgb).ToArray();
 
         var actual = Enumerable.Range(0, 4).AsParallel().WithDegreeOfParallelism(4)
-            .Select(seed => (seed, rgb: pipeline.Generate(request, new SeededNoiseSource([seed])).Images.Single().Rgb))
+            .Select(seed => (seed, rgb: pipeline.Generate(request, TorchNoiseSource.ForSeeds([seed])).Images.Single().Rgb))
             .ToArray();
 
         Assert.All(actual, a => Assert.Equal(expected[a.seed], a.rgb));
@@ -98,9 +98,9 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
         var epsilon = new List<DenoisingStep>();
         var sample = new List<DenoisingStep>();
 
-        pipeline.Generate(request, new SeededNoiseSource([3]), new StepCounter(epsilon, copy: true));
+        pipeline.Generate(request, new TorchNoiseSource([3]), new StepCounter(epsilon, copy: true));
         pipeline.Generate(request with { SchedulerOverrides = new Dictionary<string, System.Text.Json.JsonElement> { ["prediction_type"] = Json("\"sample\"") } },
-            new SeededNoiseSource([3]), new StepCounter(sample, copy: true));
+            new TorchNoiseSource([3]), new StepCounter(sample, copy: true));
 
         // prediction_type "sample": one Euler step to sigma 0 lands on the model output (up to float rounding).
         Assert.True(MaxDiff(sample[0].ModelOutput, sample[0].PrevSample) < 1e-4f);
@@ -117,7 +117,7 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
 
         Assert.ThrowsAny<OperationCanceledException>(() =>
             pipeline.Generate(new GenerationRequest { Prompts = ["x"], NumInferenceSteps = 4, Width = 64, Height = 64 },
-                new SeededNoiseSource([1]), observer, cts.Token));
+                new TorchNoiseSource([1]), observer, cts.Token));
         Assert.Equal(1, observer.Steps);
     }
 
@@ -129,7 +129,7 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
         var request = new GenerationRequest { Prompts = ["x"], NumImagesPerPrompt = 4, Width = 512, Height = 512 };
         var observer = new CancelAtVaeInput(cts);
 
-        var error = Assert.ThrowsAny<OperationCanceledException>(() => pipeline.Generate(request, new SeededNoiseSource([1, 2, 3, 4]), observer, cts.Token));
+        var error = Assert.ThrowsAny<OperationCanceledException>(() => pipeline.Generate(request, new TorchNoiseSource([1, 2, 3, 4]), observer, cts.Token));
 
         Assert.Equal(cts.Token, error.CancellationToken);
     }
@@ -151,7 +151,7 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
     {
         var pipeline = _fixture.Get("tiny-sdxl-turbo");
 
-        var timings = pipeline.Generate(new GenerationRequest { Prompts = ["x"], NumInferenceSteps = 2, Width = 64, Height = 64 }, new SeededNoiseSource([1])).Timings;
+        var timings = pipeline.Generate(new GenerationRequest { Prompts = ["x"], NumInferenceSteps = 2, Width = 64, Height = 64 }, new TorchNoiseSource([1])).Timings;
 
         Assert.Equal(
             ["tokenize", "text_encode", "unet_step_0", "scheduler_step_0", "unet_step_1", "scheduler_step_1", "vae_scale", "vae_decode", "postprocess"],

@@ -54,7 +54,7 @@ public sealed class PixArtPipelineTests : IClassFixture<PixArtPipelineTests.Fixt
     {
         var request = Make(kind);
 
-        var error = Assert.Throws<DiffusionException>(() => Pipeline.Generate(request, new SeededNoiseSource([1])));
+        var error = Assert.Throws<DiffusionException>(() => Pipeline.Generate(request, new TorchNoiseSource([1])));
 
         Assert.Contains(field, error.Message, StringComparison.Ordinal);
     }
@@ -65,7 +65,7 @@ public sealed class PixArtPipelineTests : IClassFixture<PixArtPipelineTests.Fixt
         using var sd = TextToImagePipeline.Load(ConformancePaths.Model("tiny-sd-turbo"), _fixture.Sessions);
 
         var error = Assert.Throws<DiffusionException>(() => sd.Generate(
-            new GenerationRequest { Prompts = ["x"], Width = 64, Height = 64, UseResolutionBinning = true }, new SeededNoiseSource([1])));
+            new GenerationRequest { Prompts = ["x"], Width = 64, Height = 64, UseResolutionBinning = true }, new TorchNoiseSource([1])));
 
         Assert.Contains("use_resolution_binning", error.Message, StringComparison.Ordinal);
     }
@@ -77,7 +77,7 @@ public sealed class PixArtPipelineTests : IClassFixture<PixArtPipelineTests.Fixt
 
         var result = Pipeline.Generate(
             new GenerationRequest { Prompts = ["a cat"], NegativePrompts = ["blurry"], GuidanceScale = 4.5f, NumInferenceSteps = 2, Width = 64, Height = 96 },
-            new SeededNoiseSource([7]),
+            new TorchNoiseSource([7]),
             observer);
 
         var image = Assert.Single(result.Images);
@@ -112,7 +112,7 @@ public sealed class PixArtPipelineTests : IClassFixture<PixArtPipelineTests.Fixt
         var observer = new Observer();
 
         Pipeline.Generate(new GenerationRequest { Prompts = ["a cat"], NegativePrompts = ["blurry"], GuidanceScale = 1f, Width = 64, Height = 64 },
-            new SeededNoiseSource([7]), observer);
+            new TorchNoiseSource([7]), observer);
 
         Assert.Equal(["prompt"], observer.TokenizedKinds);
         Assert.False(observer.Conditioning!.ClassifierFreeGuidance);
@@ -125,7 +125,7 @@ public sealed class PixArtPipelineTests : IClassFixture<PixArtPipelineTests.Fixt
 
         var result = Pipeline.Generate(
             new GenerationRequest { Prompts = ["a", "b c d"], NumImagesPerPrompt = 2, Width = 64, Height = 64 },
-            new SeededNoiseSource([1, 2, 3, 4]), observer);
+            new TorchNoiseSource([1, 2, 3, 4]), observer);
 
         Assert.Equal(4, result.Images.Count);
         var c = observer.Conditioning!;
@@ -146,7 +146,7 @@ public sealed class PixArtPipelineTests : IClassFixture<PixArtPipelineTests.Fixt
 
         var result = Pipeline.Generate(
             new GenerationRequest { Prompts = ["a cat"], Width = 64, Height = 64, UseResolutionBinning = true, NumInferenceSteps = 1 },
-            new SeededNoiseSource([3]), observer);
+            new TorchNoiseSource([3]), observer);
 
         // 64x64 classifies to the 1024x1024 bin: the transformer sees 128x128 latents and the 1024 condition.
         Assert.Equal([1024f, 1024f], observer.Conditioning!.Resolution!);

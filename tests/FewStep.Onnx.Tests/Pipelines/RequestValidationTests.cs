@@ -36,7 +36,7 @@ public sealed class RequestValidationTests : IClassFixture<PipelinesFixture>
         var pipeline = _fixture.Get(model);
         var request = Make(kind);
 
-        var error = Assert.Throws<DiffusionException>(() => pipeline.Generate(request, new SeededNoiseSource([1])));
+        var error = Assert.Throws<DiffusionException>(() => pipeline.Generate(request, new TorchNoiseSource([1])));
 
         Assert.Contains(field, error.Message, StringComparison.Ordinal);
     }
@@ -46,7 +46,7 @@ public sealed class RequestValidationTests : IClassFixture<PipelinesFixture>
     {
         var pipeline = _fixture.Get("tiny-sd-turbo");
 
-        var image = pipeline.Generate(new GenerationRequest { Prompts = ["x"] }, new SeededNoiseSource([1])).Images.Single();
+        var image = pipeline.Generate(new GenerationRequest { Prompts = ["x"] }, new TorchNoiseSource([1])).Images.Single();
 
         // tiny UNet sample_size 8 × VAE scale factor 8 (four VAE blocks).
         Assert.Equal((64, 64), (image.Width, image.Height));
