@@ -56,7 +56,7 @@ public static class CliApp
     {
         await context.Error.WriteLineAsync($"error: {OneLine(message)}").ConfigureAwait(false);
         var commandPath = args.TakeWhile(a => !a.StartsWith('-')).Take(args.FirstOrDefault() == "models" ? 2 : 1)
-            .Where(a => a is "generate" or "models" or "list" or "pull" or "bench" or "submit").ToArray();
+            .Where(a => a is "generate" or "models" or "list" or "pull" or "verify" or "bench" or "submit").ToArray();
         try
         {
             await Create(context).RunAsync([.. commandPath, "--help"], cancellationToken).ConfigureAwait(false);
@@ -90,7 +90,11 @@ public static class CliApp
                 models.AddCommand<ModelsPullCommand>("pull")
                     .WithDescription("Download an ONNX export from the Hugging Face Hub (resumable, sha256-verified).")
                     .WithExample("models", "pull", "sdxl-turbo")
-                    .WithExample("models", "pull", "SimianLuo/LCM_Dreamshaper_v7@main", "--dest", "./models/lcm");
+                    .WithExample("models", "pull", "SimianLuo/LCM_Dreamshaper_v7@main", "--dest", "./models/lcm")
+                    .WithExample("models", "pull", "org/repo:onnx@v1.0");
+                models.AddCommand<ModelsVerifyCommand>("verify")
+                    .WithDescription("Re-hash a pulled folder against the record of its pull.")
+                    .WithExample("models", "verify", "sd-turbo");
             });
             config.AddCommand<BenchCommand>("bench")
                 .WithDescription("Benchmark the pipeline: per-stage medians, images/s, overhead ratio.")

@@ -24,9 +24,12 @@ using var apiHttp = new HttpClient(new SocketsHttpHandler { ConnectTimeout = Tim
 hubHttp.DefaultRequestHeaders.UserAgent.ParseAdd("fewstep/0.1");
 apiHttp.DefaultRequestHeaders.UserAgent.ParseAdd("fewstep/0.1");
 
+// Progress, tables and notes go to stderr; stdout carries only data (PNG paths, JSON), so `fewstep bench --json | jq .`
+// and `fewstep models list --json` pipe cleanly.
+var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 var context = new CliContext
 {
-    Console = AnsiConsole.Console,
+    Console = console,
     Out = Console.Out,
     Error = Console.Error,
     HubHttp = hubHttp,

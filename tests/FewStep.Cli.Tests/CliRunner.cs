@@ -11,6 +11,16 @@ internal sealed class CliRunner : IDisposable
 
     public Dictionary<string, string> Environment { get; } = [];
 
+    /// <summary>Pull options: short waits and a short stall timeout, so retries cost milliseconds.</summary>
+    public FewStep.Cli.Hub.DownloadOptions Download { get; set; } = new()
+    {
+        Retries = 3,
+        FirstRetryDelay = TimeSpan.FromMilliseconds(10),
+        MaxRetryDelay = TimeSpan.FromMilliseconds(50),
+        ReadTimeout = TimeSpan.FromSeconds(1),
+        MaxRetryAfter = TimeSpan.FromSeconds(2),
+    };
+
     public void Dispose()
     {
         _hubHttp.Dispose();
@@ -31,7 +41,7 @@ internal sealed class CliRunner : IDisposable
             HubHttp = _hubHttp,
             ApiHttp = _apiHttp,
             Environment = name => Environment.TryGetValue(name, out var value) ? value : null,
-            HubRetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20)],
+            Download = Download,
             PollInterval = TimeSpan.FromMilliseconds(20),
         };
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

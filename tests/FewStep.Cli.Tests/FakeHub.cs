@@ -8,12 +8,15 @@ namespace FewStep.Cli.Tests;
 /// <summary>
 /// Mimics the Hub for one repository: the revision listing (with sizes and LFS sha256 under <c>?blobs=true</c>),
 /// <c>resolve</c> answering 302 to a CDN path with <c>X-Linked-Etag</c>, and a CDN that honours <c>Range</c>.
-/// Switches make it demand a token, answer 404 or 500, cut a file mid-way or serve tampered bytes.
+/// Switches make it demand a token, answer 404, 5xx or 429, cut every large file's first transfer or one file
+/// mid-way, stall a transfer, slow transfers down, or serve tampered bytes. The revision "main" and the commit
+/// <see cref="Commit"/> both resolve.
 /// </summary>
 internal sealed class FakeHub : IDisposable
 {
     public const string Repo = "fewstep-test/tiny-onnx";
     public const string Revision = "main";
+    public const string Commit = "0123456789abcdef0123456789abcdef01234567";
     public const string Token = "hf_test_token";
 
     private readonly LocalServer _server;
@@ -21,7 +24,7 @@ internal sealed class FakeHub : IDisposable
     public FakeHub(IReadOnlyDictionary<string, byte[]> files, ISet<string>? lfs = null)
     {
         Files = files;
-        Lfs = lfs ?? files.Keys.Where(k => k.EndsWith(".onnx", StringComparison.Ordinal) || k.EndsWith(".onnx_data", StringComparison.Ordinal)).ToHashSet();
+        Lfs = lfs ?? files.Keys.Where(k => !k.EndsWith(".json", StringComparison.Ordinal) && !k.EndsWith(".txt", StringComparison.Ordinal)).ToHashSet();
         _server = new LocalServer(HandleAsync);
     }
 
@@ -35,8 +38,29 @@ internal sealed class FakeHub : IDisposable
 
     public bool RequireToken { get; set; }
 
-    /// <summary>Answer 500 to everything while positive, counting down.</summary>
+    /// <summary>Answer <see cref="ServerErrorStatus"/> to everything while positive, counting down.</summary>
     public int ServerErrors { get; set; }
+
+    public int ServerErrorStatus { get; set; } = 500;
+
+    /// <summary>Answer 429 with <c>Retry-After: </c><see cref="RetryAfterSeconds"/> to file requests while positive, counting down.</summary>
+    public int TooManyRequests { get; set; }
+
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>Cut the first transfer of every file larger than this after this many bytes.</summary>
+    public int? CutEveryFileAfter { get; set; }
+
+    /// <summary>Send this many bytes of this file, then send nothing for this long (once).</summary>
+    public (string Path, int Bytes, TimeSpan For)? Stall { get; set; }
+
+    /// <summary>Wait this long between 4 KiB chunks of every transfer (to hold a pull in progress).</summary>
+    public TimeSpan ChunkDelay { get; set; }
+
+    /// <summary>Revisions the listing was asked for, in order.</summary>
+    public List<string> ListedRevisions { get; } = [];
+
+    private readonly HashSet<string> _cut = new(StringComparer.Ordinal);
 
     /// <summary>Cut the connection after this many bytes of this file (once).</summary>
     public (string Path, int Bytes)? Cut { get; set; }
@@ -71,7 +95,7 @@ internal sealed class FakeHub : IDisposable
         if (ServerErrors > 0)
         {
             ServerErrors--;
-            response.StatusCode = 500;
+            response.StatusCode = ServerErrorStatus;
             return;
         }
 
@@ -86,7 +110,9 @@ internal sealed class FakeHub : IDisposable
         var listing = $"/api/models/{Repo}/revision/";
         if (path.StartsWith(listing, StringComparison.Ordinal))
         {
-            if (path[listing.Length..] != Revision)
+            var asked = path[listing.Length..];
+            ListedRevisions.Add(asked);
+            if (asked != Revision && asked != Commit)
             {
                 response.StatusCode = 404;
                 await WriteAsync(response, "{\"error\":\"Revision Not Found\"}");
@@ -97,14 +123,30 @@ internal sealed class FakeHub : IDisposable
             var siblings = all.Select(f => Lfs.Contains(f.Key)
                 ? (object)new { rfilename = f.Key, size = f.Value.Length, lfs = new { sha256 = Sha256(f.Value), size = f.Value.Length, pointerSize = 134 } }
                 : new { rfilename = f.Key, size = f.Value.Length });
-            await WriteAsync(response, JsonSerializer.Serialize(new { id = Repo, sha = "0123456789abcdef", siblings }));
+            await WriteAsync(response, JsonSerializer.Serialize(new { id = Repo, sha = Commit, siblings }));
             return;
         }
 
-        var resolve = $"/{Repo}/resolve/{Revision}/";
+        var resolve = $"/{Repo}/resolve/";
         if (path.StartsWith(resolve, StringComparison.Ordinal))
         {
-            var file = path[resolve.Length..];
+            var rest = path[resolve.Length..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            if (slash < 0 || rest[..slash] is not (Revision or Commit))
+            {
+                response.StatusCode = 404;
+                return;
+            }
+
+            var file = rest[(slash + 1)..];
+            if (TooManyRequests > 0)
+            {
+                TooManyRequests--;
+                response.StatusCode = 429;
+                response.AddHeader("Retry-After", RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return;
+            }
+
             if (!Files.TryGetValue(file, out var bytes))
             {
                 response.StatusCode = 404;
@@ -140,16 +182,44 @@ internal sealed class FakeHub : IDisposable
             }
 
             response.ContentLength64 = content.Length - start;
+            int? cutAt = null;
             if (Cut is { } cut && cut.Path == name)
             {
                 Cut = null;
-                await response.OutputStream.WriteAsync(content.AsMemory(start, cut.Bytes - start));
+                cutAt = cut.Bytes;
+            }
+            else if (CutEveryFileAfter is { } every && content.Length > every && _cut.Add(name))
+            {
+                cutAt = start + every;
+            }
+
+            if (Stall is { } stall && stall.Path == name)
+            {
+                Stall = null;
+                await response.OutputStream.WriteAsync(content.AsMemory(start, stall.Bytes - start));
                 await response.OutputStream.FlushAsync();
+                await Task.Delay(stall.For);
                 response.Abort();
                 return;
             }
 
-            await response.OutputStream.WriteAsync(content.AsMemory(start));
+            var end = cutAt ?? content.Length;
+            for (var at = start; at < end; at += 4096)
+            {
+                await response.OutputStream.WriteAsync(content.AsMemory(at, Math.Min(4096, end - at)));
+                if (ChunkDelay > TimeSpan.Zero)
+                {
+                    await response.OutputStream.FlushAsync();
+                    await Task.Delay(ChunkDelay);
+                }
+            }
+
+            if (cutAt is not null)
+            {
+                await response.OutputStream.FlushAsync();
+                response.Abort();
+            }
+
             return;
         }
 

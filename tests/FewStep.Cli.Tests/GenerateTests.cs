@@ -169,7 +169,7 @@ public sealed class GenerateTests : IDisposable
         Assert.Equal(1, badSize.ExitCode);
         Assert.Single(badSize.ErrorLines);
 
-        var noHub = await _cli.RunAsync("generate", "x", "--model", "sdxl-lightning-4step", "--models-dir", _temp.Path);
+        var noHub = await _cli.RunAsync("generate", "x", "--model", "sdxl-lightning-8step", "--models-dir", _temp.Path);
         Assert.Equal(1, noHub.ExitCode);
         Assert.Contains("optimum-cli export onnx", noHub.ErrorLines.Single(), StringComparison.Ordinal);
     }

@@ -27,13 +27,13 @@ public sealed class ModelsPullTests : IDisposable
 
         Assert.True(result.ExitCode == 0, result.Error + result.Console);
         Assert.Equal(Path.GetFullPath(Dest), result.OutLines.Single());
-        var expected = _hub.Files.Keys.Where(ModelDownloader.IsNeeded).Order(StringComparer.Ordinal).ToArray();
+        var expected = _hub.Files.Keys.Where(ModelDownloader.IsNeeded).Append(PullRecord.FileName).Order(StringComparer.Ordinal).ToArray();
         Assert.Contains("unet/model.onnx", expected);
         Assert.DoesNotContain("vae_encoder/model.onnx", expected);
         var written = Directory.EnumerateFiles(Dest, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(Dest, f).Replace(Path.DirectorySeparatorChar, '/')).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(expected, written);
-        foreach (var file in expected)
+        foreach (var file in expected.Where(f => f != PullRecord.FileName))
         {
             Assert.Equal(_hub.Files[file], File.ReadAllBytes(Path.Combine(Dest, file)));
         }
@@ -53,27 +53,43 @@ public sealed class ModelsPullTests : IDisposable
     }
 
     [Fact]
-    public async Task A_cut_connection_leaves_a_part_file_and_the_next_run_resumes_with_a_range()
+    public async Task A_cut_connection_is_resumed_with_a_range_within_the_same_run()
     {
         var size = _hub.Files["unet/model.onnx"].Length;
         _hub.Cut = ("unet/model.onnx", size / 3);
 
+        var result = await _cli.RunAsync("models", "pull", FakeHub.Repo, "--dest", Dest);
+
+        Assert.True(result.ExitCode == 0, result.Error + result.Console);
+        Assert.Contains(_hub.Requests, r => r.PathAndQuery == "/cdn/unet/model.onnx" && r.Range == $"bytes={size / 3}-");
+        Assert.Equal(_hub.Files["unet/model.onnx"], File.ReadAllBytes(Path.Combine(Dest, "unet", "model.onnx")));
+        Assert.False(File.Exists(Path.Combine(Dest, "unet", "model.onnx" + ModelDownloader.PartialSuffix)));
+    }
+
+    [Fact]
+    public async Task When_the_attempts_are_spent_the_error_names_the_file_its_bytes_and_what_to_run_and_the_next_run_resumes()
+    {
+        var size = _hub.Files["unet/model.onnx"].Length;
+        _hub.ServerErrorStatus = 503;
+        _hub.Cut = ("unet/model.onnx", size / 3);
+        _cli.Download = _cli.Download with { Retries = 0 };
+
         var first = await _cli.RunAsync("models", "pull", FakeHub.Repo, "--dest", Dest);
 
         Assert.Equal(1, first.ExitCode);
-        Assert.Contains("run the command again to resume", first.Error, StringComparison.Ordinal);
-        Assert.Single(first.ErrorLines);
+        var error = Assert.Single(first.ErrorLines);
+        Assert.Contains("unet/model.onnx", error, StringComparison.Ordinal);
+        Assert.Contains($"{size / 3} of {size} bytes", error, StringComparison.Ordinal);
+        Assert.Contains($"fewstep models pull {FakeHub.Repo}@main' again to resume", error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(Dest, "unet", "model.onnx")));
-        var part = Path.Combine(Dest, "unet", "model.onnx" + ModelDownloader.PartialSuffix);
-        Assert.True(File.Exists(part));
-        Assert.Equal(size / 3, new FileInfo(part).Length);
+        Assert.False(File.Exists(Path.Combine(Dest, "model_index.json")), "an interrupted pull must not look like a model folder");
+        Assert.Equal(size / 3, new FileInfo(Path.Combine(Dest, "unet", "model.onnx" + ModelDownloader.PartialSuffix)).Length);
 
-        var second = await _cli.RunAsync("models", "pull", FakeHub.Repo, "--dest", Dest);
+        var second = await _cli.RunAsync("models", "pull", FakeHub.Repo, "--dest", Dest, "--retries", "0");
 
         Assert.True(second.ExitCode == 0, second.Error);
         Assert.Contains(_hub.Requests, r => r.PathAndQuery == "/cdn/unet/model.onnx" && r.Range == $"bytes={size / 3}-");
         Assert.Equal(_hub.Files["unet/model.onnx"], File.ReadAllBytes(Path.Combine(Dest, "unet", "model.onnx")));
-        Assert.False(File.Exists(part));
     }
 
     [Fact]
@@ -144,7 +160,7 @@ public sealed class ModelsPullTests : IDisposable
     }
 
     [Fact]
-    public async Task Server_errors_are_retried_then_fail()
+    public async Task Server_errors_are_retried_then_fail_naming_the_answer()
     {
         _hub.ServerErrors = 2;
         var recovered = await _cli.RunAsync("models", "pull", FakeHub.Repo, "--dest", Dest);
@@ -154,8 +170,7 @@ public sealed class ModelsPullTests : IDisposable
         var failed = await _cli.RunAsync("models", "pull", FakeHub.Repo, "--dest", _temp.Combine("other"));
         Assert.Equal(1, failed.ExitCode);
         Assert.Contains("500", failed.Error, StringComparison.Ordinal);
-        Assert.Contains("3 times", failed.Error, StringComparison.Ordinal);
-        Assert.Equal(100 - 3, _hub.ServerErrors);
+        Assert.Equal(100 - 4, _hub.ServerErrors);
     }
 
     [Fact]
@@ -175,7 +190,14 @@ public sealed class ModelsPullTests : IDisposable
     [Theory]
     [InlineData("model_index.json", true)]
     [InlineData("unet/model.onnx", true)]
-    [InlineData("unet/model.onnx_data", true)]
+    [InlineData("unet/model.onnx_data", false)]
+    [InlineData("unet/config.json", true)]
+    [InlineData("transformer/model.onnx", true)]
+    [InlineData("tokenizer/spiece.model", true)]
+    [InlineData("tokenizer/tokenizer.json", true)]
+    [InlineData("controlnet/model.onnx", false)]
+    [InlineData("unet/model.safetensors", false)]
+    [InlineData("unet/model.ckpt", false)]
     [InlineData("text_encoder_2/config.json", true)]
     [InlineData("tokenizer_2/merges.txt", true)]
     [InlineData("scheduler/scheduler_config.json", true)]

@@ -6,12 +6,20 @@ using Spectre.Console.Cli;
 namespace FewStep.Cli.Commands;
 
 /// <summary><c>fewstep models list</c>: catalog entries with their recommended settings and whether they are on disk, then other local folders.</summary>
-public sealed class ModelsListCommand(CliContext cli) : Command<ModelRootSettings>
+public sealed class ModelsListCommand(CliContext cli) : Command<ModelsListSettings>
 {
-    public override int Execute(CommandContext context, ModelRootSettings settings, CancellationToken cancellationToken)
+    private static readonly System.Text.Json.JsonSerializerOptions s_json = new() { WriteIndented = true };
+
+    public override int Execute(CommandContext context, ModelsListSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var store = ModelStore.Open(settings.ModelsDir, cli.Environment);
+        if (settings.Json)
+        {
+            cli.Out.WriteLine(Json(store));
+            return 0;
+        }
+
         var inv = CultureInfo.InvariantCulture;
         cli.Console.MarkupLineInterpolated($"model root: {store.Root}");
         if (store.UserCatalogPath is not null)
@@ -20,7 +28,7 @@ public sealed class ModelsListCommand(CliContext cli) : Command<ModelRootSetting
         }
 
         var table = new Table().Title("catalog")
-            .AddColumns("name", "steps", "guidance", "size", "scheduler overrides", "hub", "on disk");
+            .AddColumns("name", "steps", "guidance", "size", "scheduler overrides", "hub", "on disk", "commit");
         var catalogFolders = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in store.Catalog.Entries.OrderBy(e => e.Name, StringComparer.Ordinal))
         {
@@ -40,22 +48,59 @@ public sealed class ModelsListCommand(CliContext cli) : Command<ModelRootSetting
                 size,
                 Markup.Escape(overrides),
                 Markup.Escape(hub),
-                ModelStore.IsModelFolder(folder) ? Markup.Escape(folder) : "no");
+                ModelStore.IsModelFolder(folder) ? Markup.Escape(folder) : "no",
+                Markup.Escape(Commit(folder)));
         }
 
         cli.Console.Write(table);
         var others = store.LocalFolders().Where(f => !catalogFolders.Contains(f)).ToArray();
         if (others.Length > 0)
         {
-            var local = new Table().Title("other local models").AddColumns("name", "folder");
+            var local = new Table().Title("other local models").AddColumns("name", "folder", "commit");
             foreach (var folder in others)
             {
-                local.AddRow(Markup.Escape(Path.GetFileName(folder)), Markup.Escape(folder));
+                local.AddRow(Markup.Escape(Path.GetFileName(folder)), Markup.Escape(folder), Markup.Escape(Commit(folder)));
             }
 
             cli.Console.Write(local);
         }
 
         return 0;
+    }
+
+    // The commit a folder was pulled at, shortened as git shows it.
+    private static string Commit(string folder) =>
+        FewStep.Cli.Hub.PullRecord.TryRead(folder) is { Commit: { Length: > 0 } commit } ? commit[..Math.Min(12, commit.Length)] : "-";
+
+    private static string Json(ModelStore store)
+    {
+        object Describe(string name, string folder, Diffusion.Catalog.ModelCatalogEntry? entry)
+        {
+            var record = FewStep.Cli.Hub.PullRecord.TryRead(folder);
+            return new
+            {
+                name,
+                folder,
+                on_disk = ModelStore.IsModelFolder(folder),
+                in_catalog = entry is not null,
+                hub_repo = entry?.HubRepo ?? record?.Repo,
+                subfolder = entry?.HubSubfolder ?? record?.Subfolder,
+                revision = entry?.HubRevision ?? record?.Revision,
+                commit = record?.Commit,
+                pulled_at = record?.PulledAt,
+                steps = entry?.Steps,
+                min_steps = entry?.MinSteps,
+                max_steps = entry?.MaxSteps,
+                guidance_scale = entry?.GuidanceScale,
+                width = entry?.Width,
+                height = entry?.Height,
+            };
+        }
+
+        var catalog = store.Catalog.Entries.OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (e.Name, Folder: e.ResolveFolder(store.Root), Entry: e)).ToList();
+        var folders = catalog.Select(c => c.Folder).ToHashSet(StringComparer.Ordinal);
+        var models = catalog.Select(c => Describe(c.Name, c.Folder, c.Entry))
+            .Concat(store.LocalFolders().Where(f => !folders.Contains(f)).Select(f => Describe(Path.GetFileName(f), f, null)));
+        return System.Text.Json.JsonSerializer.Serialize(new { model_root = store.Root, user_catalog = store.UserCatalogPath, models }, s_json);
     }
 }

@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 
 namespace FewStep.Cli.Commands;
 
-/// <summary><c>fewstep models pull NAME|ORG/REPO[@REVISION] [--dest DIR]</c>.</summary>
+/// <summary><c>fewstep models pull NAME|ORG/REPO[:SUBFOLDER][@REVISION] [--subfolder F] [--dest DIR] [--retries N]</c>.</summary>
 public sealed class ModelsPullCommand(CliContext cli) : AsyncCommand<ModelsPullSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, ModelsPullSettings settings, CancellationToken cancellationToken)
@@ -23,7 +23,7 @@ public sealed class ModelsPullCommand(CliContext cli) : AsyncCommand<ModelsPullS
                     $"or add hub_repo to {Path.Combine(store.Root, ModelStore.CatalogFileName)}.");
             }
 
-            reference = HubModelReference.Parse(repo, entry.HubSubfolder) with
+            reference = HubModelReference.Parse(repo, settings.Subfolder ?? entry.HubSubfolder) with
             {
                 Revision = revision ?? entry.HubRevision ?? HubModelReference.DefaultRevision,
             };
@@ -31,7 +31,7 @@ public sealed class ModelsPullCommand(CliContext cli) : AsyncCommand<ModelsPullS
         }
         else if (name.Contains('/', StringComparison.Ordinal))
         {
-            reference = HubModelReference.Parse(settings.Model);
+            reference = HubModelReference.Parse(settings.Model, settings.Subfolder);
             destination = settings.Dest ?? Path.Combine(store.Root, reference.Name);
         }
         else
@@ -39,7 +39,7 @@ public sealed class ModelsPullCommand(CliContext cli) : AsyncCommand<ModelsPullS
             throw new UsageException($"'{settings.Model}' is neither a catalog name (see 'fewstep models list') nor a Hub repository ORG/REPO.");
         }
 
-        var result = await ModelPuller.PullAsync(cli, reference, Path.GetFullPath(destination), cancellationToken).ConfigureAwait(false);
+        var result = await ModelPuller.PullAsync(cli, reference, Path.GetFullPath(destination), cancellationToken, settings.Retries).ConfigureAwait(false);
         await cli.Out.WriteLineAsync(result.Destination).ConfigureAwait(false);
         return 0;
     }

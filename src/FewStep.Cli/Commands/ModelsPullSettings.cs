@@ -7,13 +7,23 @@ namespace FewStep.Cli.Commands;
 public sealed class ModelsPullSettings : ModelRootSettings
 {
     [CommandArgument(0, "<MODEL>")]
-    [Description("Catalog name, or a Hub repository ORG/REPO[[@REVISION]] holding an ONNX export (optimum layout).")]
+    [Description("Catalog name, or a Hub repository ORG/REPO[[:SUBFOLDER]][[@REVISION]] holding an ONNX export (optimum layout); REVISION is a branch, tag or commit.")]
     public string Model { get; set; } = string.Empty;
+
+    [CommandOption("--subfolder <FOLDER>")]
+    [Description("The folder of the repository that holds the export (model_index.json), when it is not the root.")]
+    public string? Subfolder { get; set; }
+
+    [CommandOption("--retries <N>")]
+    [Description("Retries per request or file after a dropped, stalled or refused transfer (default 8, or FEWSTEP_PULL_RETRIES); each resumes where the last stopped.")]
+    public int? Retries { get; set; }
 
     [CommandOption("--dest <DIR>")]
     [Description("Destination folder (default: the catalog entry's folder, or <model root>/<REPO>).")]
     public string? Dest { get; set; }
 
     public override ValidationResult Validate() =>
-        string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("Name a model or ORG/REPO to pull.") : ValidationResult.Success();
+        string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("Name a model or ORG/REPO to pull.")
+        : Retries is < 0 or > 100 ? ValidationResult.Error("--retries must be 0 to 100.")
+        : ValidationResult.Success();
 }

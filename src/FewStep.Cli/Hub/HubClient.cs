@@ -9,8 +9,9 @@ namespace FewStep.Cli.Hub;
 /// The parts of the Hugging Face Hub's public HTTP API a download needs: a revision's file listing
 /// (<c>GET /api/models/{repo}/revision/{revision}?blobs=true</c>) and a file's bytes
 /// (<c>GET /{repo}/resolve/{revision}/{path}</c>, redirects followed here so the <c>X-Linked-Etag</c> of the
-/// first answer is kept and the token never travels to another host). 5xx and 429 answers and failed
-/// connections are retried with the configured back-off.
+/// first answer is kept and the token never travels to another host). A 429 or 5xx answer is a
+/// <see cref="HubTransientException"/> and a failed connection an <see cref="HttpRequestException"/>: the caller's
+/// retry policy (<see cref="HubRetry"/>) decides what to try again.
 /// </summary>
 public sealed class HubClient
 {
@@ -27,8 +28,11 @@ public sealed class HubClient
 
     public HubOptions Options { get; }
 
-    /// <summary>The files of <paramref name="repo"/> at <paramref name="revision"/>, with sizes and LFS sha256 where the Hub gives them.</summary>
-    public async Task<IReadOnlyList<HubFile>> ListFilesAsync(string repo, string revision, CancellationToken cancellationToken)
+    /// <summary>
+    /// The commit <paramref name="revision"/> (a branch, tag or commit) resolves to, and its files with sizes and
+    /// LFS sha256 where the Hub gives them.
+    /// </summary>
+    public async Task<HubRevision> ListFilesAsync(string repo, string revision, CancellationToken cancellationToken)
     {
         var uri = new Uri(Options.Endpoint, $"api/models/{repo}/revision/{Uri.EscapeDataString(revision)}?blobs=true");
         var what = $"listing {repo}@{revision}";
@@ -69,7 +73,8 @@ public sealed class HubClient
                 files.Add(new HubFile(path, size, sha?.ToLowerInvariant()));
             }
 
-            return files;
+            var commit = document.RootElement.TryGetProperty("sha", out var commitSha) && commitSha.ValueKind == JsonValueKind.String ? commitSha.GetString() : null;
+            return new HubRevision(commit, files);
         }
         catch (JsonException e)
         {
@@ -105,46 +110,19 @@ public sealed class HubClient
 
     private async Task<HubFileResponse> SendAsync(Uri uri, long offset, string what, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; ; attempt++)
+        var response = await SendFollowingRedirectsAsync(uri, offset, cancellationToken).ConfigureAwait(false);
+        var status = (int)response.Response.StatusCode;
+        if (status < 500 && status != 429)
         {
-            HubFileResponse response;
-            try
-            {
-                response = await SendFollowingRedirectsAsync(uri, offset, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                if (attempt < Options.RetryDelays.Count)
-                {
-                    await Task.Delay(Options.RetryDelays[attempt], cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                throw new HubException($"Cannot reach the Hub at {Options.Endpoint} ({what}): {e.Message}", e);
-            }
-
-            var status = (int)response.Response.StatusCode;
-            if (status < 500 && status != 429)
-            {
-                return response;
-            }
-
-            var reason = $"{status} {response.Response.ReasonPhrase}".Trim();
-            var retryAfter = response.Response.Headers.RetryAfter?.Delta;
-            response.Dispose();
-            if (attempt >= Options.RetryDelays.Count)
-            {
-                throw new HubException($"The Hub answered {reason} {attempt + 1} times while {what}; try again later.");
-            }
-
-            var delay = Options.RetryDelays[attempt];
-            if (retryAfter is { } after && after > delay && after < TimeSpan.FromMinutes(1))
-            {
-                delay = after;
-            }
-
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            return response;
         }
+
+        var reason = $"{status} {response.Response.ReasonPhrase}".Trim();
+        var retryAfter = response.Response.Headers.RetryAfter is { } header
+            ? header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null)
+            : null;
+        response.Dispose();
+        throw new HubTransientException(status, $"the Hub answered {reason} while {what}", retryAfter is { } wait && wait > TimeSpan.Zero ? wait : null);
     }
 
     private async Task<HubFileResponse> SendFollowingRedirectsAsync(Uri uri, long offset, CancellationToken cancellationToken)

@@ -1,6 +1,6 @@
 namespace FewStep.Cli.Hub;
 
-/// <summary>Where the Hub is and how to talk to it (<c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>), and how server errors are retried.</summary>
+/// <summary>Where the Hub is and how to talk to it (<c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>).</summary>
 public sealed record HubOptions
 {
     public const string DefaultEndpoint = "https://huggingface.co";
@@ -9,9 +9,6 @@ public sealed record HubOptions
 
     /// <summary>Sent as <c>Authorization: Bearer</c> to the Hub (never to a redirect target on another host).</summary>
     public string? Token { get; init; }
-
-    /// <summary>Waits before each retry of a 5xx/429 answer or a failed connection; its length is the number of retries.</summary>
-    public IReadOnlyList<TimeSpan> RetryDelays { get; init; } = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
 
     /// <summary>Options from the environment: <c>HF_ENDPOINT</c> and <c>HF_TOKEN</c>.</summary>
     public static HubOptions FromEnvironment(Func<string, string?> environment)

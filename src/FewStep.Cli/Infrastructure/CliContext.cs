@@ -27,15 +27,24 @@ public sealed class CliContext
 
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 
-    /// <summary>Waits between Hub retries; tests make them short.</summary>
-    public IReadOnlyList<TimeSpan>? HubRetryDelays { get; init; }
+    /// <summary>Retries, back-off, stall timeout and the free-space probe of model pulls; tests make them short and small.</summary>
+    public Hub.DownloadOptions Download { get; init; } = new();
 
     /// <summary>The default wait between status polls of <c>fewstep submit</c>.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    public HubOptions HubOptions()
+    public HubOptions HubOptions() => Hub.HubOptions.FromEnvironment(Environment);
+
+    /// <summary>The pull options, with the retries from <c>--retries</c> or else <c>FEWSTEP_PULL_RETRIES</c>.</summary>
+    public Hub.DownloadOptions DownloadOptions(int? retries = null)
     {
-        var options = Hub.HubOptions.FromEnvironment(Environment);
-        return HubRetryDelays is null ? options : options with { RetryDelays = HubRetryDelays };
+        if (retries is { } given)
+        {
+            return Download with { Retries = given };
+        }
+
+        return int.TryParse(Environment("FEWSTEP_PULL_RETRIES"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fromEnvironment)
+            ? Download with { Retries = fromEnvironment }
+            : Download;
     }
 }

@@ -6,9 +6,9 @@ namespace FewStep.Cli.Infrastructure;
 /// <summary>Runs a model download with progress bars and a one-line summary.</summary>
 internal static class ModelPuller
 {
-    public static async Task<PullResult> PullAsync(CliContext context, HubModelReference model, string destination, CancellationToken cancellationToken)
+    public static async Task<PullResult> PullAsync(CliContext context, HubModelReference model, string destination, CancellationToken cancellationToken, int? retries = null)
     {
-        var downloader = new ModelDownloader(new HubClient(context.HubHttp, context.HubOptions()));
+        var downloader = new ModelDownloader(new HubClient(context.HubHttp, context.HubOptions()), context.DownloadOptions(retries));
         context.Console.MarkupLineInterpolated($"Pulling [bold]{model.ToString()}[/] into {destination}");
         var result = await context.Console.Progress()
             .AutoClear(false)
@@ -22,7 +22,7 @@ internal static class ModelPuller
             .StartAsync(ctx => downloader.PullAsync(model, destination, new SpectreDownloadObserver(ctx), cancellationToken))
             .ConfigureAwait(false);
         context.Console.MarkupLineInterpolated(
-            $"{result.Downloaded.Count} file(s) downloaded ({FormatBytes(result.BytesTransferred)}), {result.AlreadyPresent.Count} already present.");
+            $"{result.Downloaded.Count} file(s) downloaded ({FormatBytes(result.BytesTransferred)}), {result.AlreadyPresent.Count} already present{(result.Commit is null ? string.Empty : $"; commit {result.Commit}")}.");
         return result;
     }
 
