@@ -21,13 +21,12 @@ internal sealed class CaseRunner : IDisposable
     private static readonly string[] s_notCompared = ["latents_input", "noise_step", "te_", "te2_"];
 
     private readonly string _modelsFolder;
-    private readonly OnnxSessionFactory _sessions;
-    private readonly Dictionary<string, ITextToImagePipeline> _pipelines = new(StringComparer.Ordinal);
+    private readonly PipelineCache _pipelines;
 
     public CaseRunner(string modelsFolder, OnnxSessionFactory sessions)
     {
         _modelsFolder = modelsFolder;
-        _sessions = sessions;
+        _pipelines = new PipelineCache(sessions, maxLoraVariantsPerModel: 2);
     }
 
     /// <param name="kernelOverride">Draw a seeded case's noise with this kernel instead of the case's (to show the hashes catch it).</param>
@@ -42,7 +41,8 @@ internal sealed class CaseRunner : IDisposable
         var drawsChecked = 0;
         try
         {
-            var pipeline = Pipeline(testCase.Model);
+            using var lease = _pipelines.Acquire(Path.Combine(_modelsFolder, testCase.Model), testCase.Loras);
+            var pipeline = lease.Pipeline;
             var observer = new RecordingObserver();
             var made = new List<(ExpectedDraw Draw, string Sha256, double Sum)>();
             INoiseSource noise = testCase.Seeds is { } seeds
@@ -81,24 +81,7 @@ internal sealed class CaseRunner : IDisposable
         };
     }
 
-    public void Dispose()
-    {
-        foreach (var pipeline in _pipelines.Values)
-        {
-            pipeline.Dispose();
-        }
-    }
-
-    private ITextToImagePipeline Pipeline(string model)
-    {
-        if (!_pipelines.TryGetValue(model, out var pipeline))
-        {
-            pipeline = TextToImagePipeline.Load(Path.Combine(_modelsFolder, model), _sessions);
-            _pipelines[model] = pipeline;
-        }
-
-        return pipeline;
-    }
+    public void Dispose() => _pipelines.Dispose();
 
     // A seeded case's noise is exact: each draw's sha256 must match. Unused draws (EulerDiscrete's) may be skipped.
     private static void CompareDraws(ConformanceCase testCase, List<(ExpectedDraw Draw, string Sha256, double Sum)> made, List<string> failures)

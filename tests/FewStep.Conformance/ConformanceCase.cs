@@ -26,7 +26,13 @@ internal sealed class ConformanceCase
             SchedulerOverrides = root.TryGetProperty("scheduler_overrides", out var overrides) && overrides.ValueKind == JsonValueKind.Object
                 ? overrides.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal)
                 : null,
+            Scheduler = SchedulerReplacement(root),
         };
+        Loras = root.TryGetProperty("loras", out var loras) && loras.ValueKind == JsonValueKind.Array
+            ? loras.EnumerateArray().Select(l => new FewStep.Onnx.Lora.LoraSpec(
+                System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, l.GetProperty("file").GetString()!)),
+                l.TryGetProperty("scale", out var scale) && scale.ValueKind == JsonValueKind.Number ? scale.GetSingle() : 1f)).ToArray()
+            : [];
         Timesteps = root.TryGetProperty("timesteps", out var timesteps)
             ? timesteps.EnumerateArray().Select(t => t.GetDouble()).ToArray()
             : null;
@@ -63,6 +69,17 @@ internal sealed class ConformanceCase
 
     public GenerationRequest Request { get; }
 
+    /// <summary>The LoRA files merged into the model for this case (paths resolved against the case folder), with their scales.</summary>
+    public IReadOnlyList<FewStep.Onnx.Lora.LoraSpec> Loras { get; private set; }
+
+    /// <summary>This case with its LoRAs dropped (scheduler kept): what a runtime ignoring the LoRAs would compute.</summary>
+    public ConformanceCase WithoutLoras()
+    {
+        var copy = (ConformanceCase)MemberwiseClone();
+        copy.Loras = [];
+        return copy;
+    }
+
     public IReadOnlyList<double>? Timesteps { get; }
 
     public IReadOnlyList<string> ArrayNames { get; }
@@ -90,6 +107,20 @@ internal sealed class ConformanceCase
             .Where(d => File.Exists(System.IO.Path.Combine(d, "case.json")))
             .Order(StringComparer.Ordinal)
             .ToArray();
+
+    // A LoRA case that swaps the scheduler (LCM-LoRA on a model that ships Euler) records the class and the full
+    // config diffusers used; laid over the folder's config it gives exactly that config.
+    private static Dictionary<string, JsonElement>? SchedulerReplacement(JsonElement root)
+    {
+        if (!root.TryGetProperty("scheduler_replacement", out var replacement) || replacement.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var fields = replacement.GetProperty("config").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal);
+        fields["_class_name"] = replacement.GetProperty("scheduler_class").Clone();
+        return fields;
+    }
 
     // case.json may give a text argument as a string, a list of strings, or null (as diffusers accepts).
     private static string[]? Texts(JsonElement call, string name)

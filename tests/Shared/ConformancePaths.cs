@@ -32,6 +32,14 @@ internal static class ConformancePaths
 
     public static string Model(string name) => Path.Combine(Models, name);
 
+    /// <summary>LoRA files (<c>.safetensors</c>) and their answer key <c>index.json</c>.</summary>
+    public static string Loras => Path.Combine(Root, "loras");
+
+    public static string Lora(string name) => Path.Combine(Loras, name + ".safetensors");
+
+    /// <summary>Pipeline cases with LoRAs merged into the tiny models.</summary>
+    public static string LoraCases => Path.Combine(Root, "cases-lora");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

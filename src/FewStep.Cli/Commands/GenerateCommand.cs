@@ -3,6 +3,7 @@ using FewStep.Cli.Generation;
 using FewStep.Cli.Infrastructure;
 using FewStep.Diffusion.Noise;
 using FewStep.Onnx.Imaging;
+using FewStep.Onnx.Lora;
 using FewStep.Onnx.Pipelines;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -30,6 +31,18 @@ public sealed class GenerateCommand(CliContext cli) : AsyncCommand<GenerateSetti
         var provider = DeviceOption.Parse(settings.Device);
         await ModelPuller.EnsureOnDiskAsync(cli, model, cancellationToken).ConfigureAwait(false);
 
+        // The catalog model's own LoRAs first (base SDXL + LCM-LoRA), then --lora in order; catalog LoRAs are pulled.
+        var loras = (entry?.Loras ?? []).Select(l => (Lora: store.ResolveLora(l.Name), l.Scale))
+            .Concat(settings.LoraScales.Select(l => (Lora: store.ResolveLora(l.Lora), l.Scale))).ToList();
+        foreach (var (lora, _) in loras)
+        {
+            await ModelPuller.EnsureLoraOnDiskAsync(cli, lora, cancellationToken).ConfigureAwait(false);
+        }
+
+        var scheduler = settings.Scheduler is { } schedulerClass
+            ? new Dictionary<string, System.Text.Json.JsonElement> { ["_class_name"] = System.Text.Json.JsonSerializer.SerializeToElement(schedulerClass) }
+            : entry?.Scheduler;
+
         var seed = settings.Seed ?? Random.Shared.NextInt64(0, uint.MaxValue);
         if (settings.Seed is null)
         {
@@ -38,7 +51,7 @@ public sealed class GenerateCommand(CliContext cli) : AsyncCommand<GenerateSetti
 
         var outDir = Path.GetFullPath(settings.Out ?? ".");
         Directory.CreateDirectory(outDir);
-        using var pipeline = await PipelineLoader.LoadAsync(cli, model, provider, cancellationToken).ConfigureAwait(false);
+        using var pipeline = await PipelineLoader.LoadAsync(cli, model, provider, loras.Select(l => new LoraSpec(l.Lora.Path, l.Scale)).ToList(), cancellationToken).ConfigureAwait(false);
         var request = new GenerationRequest
         {
             Prompts = [settings.Prompt],
@@ -47,6 +60,7 @@ public sealed class GenerateCommand(CliContext cli) : AsyncCommand<GenerateSetti
             GuidanceScale = guidance,
             Width = width,
             Height = height,
+            Scheduler = scheduler,
             SchedulerOverrides = entry?.SchedulerOverrides,
             UseResolutionBinning = settings.ResolutionBinning,
         };
@@ -72,7 +86,11 @@ public sealed class GenerateCommand(CliContext cli) : AsyncCommand<GenerateSetti
                         cancellationToken).ConfigureAwait(false);
                     var image = result.Images[0];
                     var parameters = new ImageParameters(settings.Prompt, settings.Negative, imageSeed, steps, guidance, image.Width, image.Height, model.Name,
-                        TorchNoiseSource.Name, TorchNoiseSource.KernelName(settings.Kernel));
+                        TorchNoiseSource.Name, TorchNoiseSource.KernelName(settings.Kernel))
+                    {
+                        Loras = loras.Select((l, i) => FormattableString.Invariant($"{l.Lora.Name}:{l.Scale:R}@{pipeline.Loras[i].Sha256[..12]}")).ToList(),
+                        Scheduler = settings.Scheduler ?? (scheduler is not null && scheduler.TryGetValue("_class_name", out var c) ? c.GetString() : null),
+                    };
                     var path = OutputNames.Unique(outDir, string.Create(CultureInfo.InvariantCulture, $"{slug}-{imageSeed}"));
                     await WriteAtomicallyAsync(path, PngImageEncoder.Encode(image, parameters), cancellationToken).ConfigureAwait(false);
                     images.Add(image);

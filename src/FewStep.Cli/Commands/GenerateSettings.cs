@@ -60,6 +60,16 @@ public sealed class GenerateSettings : ModelRootSettings
     [DefaultValue("cpu")]
     public string Device { get; set; } = "cpu";
 
+    [CommandOption("--lora <LORA>")]
+    [Description("A LoRA to merge into the model, as FILE or NAME (catalog or <model root>/loras/NAME.safetensors) with an optional :SCALE (default 1), e.g. --lora ./style.safetensors:0.8. Repeatable.")]
+    public string[] Loras { get; set; } = [];
+
+    [CommandOption("--scheduler <CLASS>")]
+    [Description("Replace the model's scheduler (its config laid over the folder's, as diffusers' from_config): LCMScheduler for LCM-LoRA, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler.")]
+    public string? Scheduler { get; set; }
+
+    internal IReadOnlyList<(string Lora, float Scale)> LoraScales { get; private set; } = [];
+
     internal int? Width { get; private set; }
 
     internal int? Height { get; private set; }
@@ -95,6 +105,23 @@ public sealed class GenerateSettings : ModelRootSettings
         if (Count is < 1 or > 256)
         {
             return ValidationResult.Error("--count must be between 1 and 256.");
+        }
+
+        var loras = new List<(string, float)>();
+        foreach (var value in Loras)
+        {
+            if (!LoraOption.TryParse(value, out var lora, out var scale))
+            {
+                return ValidationResult.Error($"--lora takes FILE or NAME with an optional :SCALE (a number from -8 to 8), not '{value}'.");
+            }
+
+            loras.Add((lora, scale));
+        }
+
+        LoraScales = loras;
+        if (Scheduler is not null && !FewStep.Diffusion.Schedulers.SchedulerFactory.SupportedClasses.Contains(Scheduler))
+        {
+            return ValidationResult.Error($"--scheduler must be one of {string.Join(", ", FewStep.Diffusion.Schedulers.SchedulerFactory.SupportedClasses)}, not '{Scheduler}'.");
         }
 
         if (Size is not null)

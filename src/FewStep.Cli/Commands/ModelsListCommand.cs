@@ -65,6 +65,18 @@ public sealed class ModelsListCommand(CliContext cli) : Command<ModelsListSettin
             cli.Console.Write(local);
         }
 
+        var loras = Loras(store);
+        if (loras.Count > 0)
+        {
+            var table2 = new Table().Title("LoRAs").AddColumns("name", "hub", "file", "on disk");
+            foreach (var lora in loras)
+            {
+                table2.AddRow(Markup.Escape(lora.Name), Markup.Escape(lora.Hub ?? "-"), Markup.Escape(lora.Path), lora.OnDisk ? "yes" : "no");
+            }
+
+            cli.Console.Write(table2);
+        }
+
         return 0;
     }
 
@@ -101,6 +113,21 @@ public sealed class ModelsListCommand(CliContext cli) : Command<ModelsListSettin
         var folders = catalog.Select(c => c.Folder).ToHashSet(StringComparer.Ordinal);
         var models = catalog.Select(c => Describe(c.Name, c.Folder, c.Entry))
             .Concat(store.LocalFolders().Where(f => !folders.Contains(f)).Select(f => Describe(Path.GetFileName(f), f, null)));
-        return System.Text.Json.JsonSerializer.Serialize(new { model_root = store.Root, user_catalog = store.UserCatalogPath, models }, s_json);
+        var loras = Loras(store).Select(l => new { name = l.Name, hub = l.Hub, file = l.Path, on_disk = l.OnDisk });
+        return System.Text.Json.JsonSerializer.Serialize(new { model_root = store.Root, user_catalog = store.UserCatalogPath, models, loras }, s_json);
+    }
+
+    // Catalog LoRAs (on disk or not) and every other .safetensors file in the LoRA folder.
+    private static List<(string Name, string? Hub, string Path, bool OnDisk)> Loras(ModelStore store)
+    {
+        var catalog = store.Catalog.Loras.OrderBy(l => l.Name, StringComparer.Ordinal)
+            .Select(l => (l.Name, Hub: l.HubRepo is null ? null : $"{l.HubRepo}/{l.HubFile}", Path: l.ResolvePath(store.Root)))
+            .Select(l => (l.Name, l.Hub, l.Path, File.Exists(l.Path))).ToList();
+        var known = catalog.Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
+        var files = Directory.Exists(store.LoraFolder)
+            ? Directory.EnumerateFiles(store.LoraFolder, "*.safetensors").Order(StringComparer.Ordinal).Where(f => !known.Contains(f))
+                .Select(f => (Path.GetFileNameWithoutExtension(f), (string?)null, f, true))
+            : [];
+        return [.. catalog, .. files];
     }
 }

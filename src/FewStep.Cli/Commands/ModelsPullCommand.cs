@@ -14,6 +14,34 @@ public sealed class ModelsPullCommand(CliContext cli) : AsyncCommand<ModelsPullS
         var (name, revision) = SplitRevision(settings.Model);
         HubModelReference reference;
         string destination;
+        if (settings.File is not null)
+        {
+            if (!name.Contains('/', StringComparison.Ordinal))
+            {
+                throw new UsageException($"--file needs a Hub repository ORG/REPO, not '{settings.Model}'.");
+            }
+
+            reference = HubModelReference.Parse(settings.Model, settings.Subfolder);
+            var lora = await ModelPuller.PullFileAsync(cli, reference, settings.File,
+                Path.GetFullPath(settings.Dest ?? Path.Combine(store.LoraFolder, Path.GetFileName(settings.File))), cancellationToken, settings.Retries).ConfigureAwait(false);
+            await cli.Out.WriteLineAsync(lora.Destination).ConfigureAwait(false);
+            return 0;
+        }
+
+        if (store.Catalog.TryGetLora(name, out var loraEntry) && !store.Catalog.TryGet(name, out _))
+        {
+            var resolved = new ResolvedLora(loraEntry.Name, Path.GetFullPath(settings.Dest ?? loraEntry.ResolvePath(store.Root)), loraEntry);
+            if (loraEntry.HubRepo is not { Length: > 0 } loraRepo || loraEntry.HubFile is not { Length: > 0 } loraFile)
+            {
+                throw new CliException($"The catalog names no hub_repo/hub_file for LoRA '{loraEntry.Name}'; put the .safetensors file at {resolved.Path}.");
+            }
+
+            var loraReference = HubModelReference.Parse(loraRepo, null) with { Revision = revision ?? loraEntry.HubRevision ?? HubModelReference.DefaultRevision };
+            var pulled = await ModelPuller.PullFileAsync(cli, loraReference, loraFile, resolved.Path, cancellationToken, settings.Retries).ConfigureAwait(false);
+            await cli.Out.WriteLineAsync(pulled.Destination).ConfigureAwait(false);
+            return 0;
+        }
+
         if (store.Catalog.TryGet(name, out var entry))
         {
             if (entry.HubRepo is not { Length: > 0 } repo)
@@ -41,6 +69,15 @@ public sealed class ModelsPullCommand(CliContext cli) : AsyncCommand<ModelsPullS
 
         var result = await ModelPuller.PullAsync(cli, reference, Path.GetFullPath(destination), cancellationToken, settings.Retries).ConfigureAwait(false);
         await cli.Out.WriteLineAsync(result.Destination).ConfigureAwait(false);
+
+        // A catalog model that bundles LoRAs (base SDXL + LCM-LoRA) needs them too.
+        foreach (var bundled in entry?.Loras ?? [])
+        {
+            var lora = store.ResolveLora(bundled.Name);
+            await ModelPuller.EnsureLoraOnDiskAsync(cli, lora, cancellationToken, settings.Retries).ConfigureAwait(false);
+            await cli.Out.WriteLineAsync(lora.Path).ConfigureAwait(false);
+        }
+
         return 0;
     }
 

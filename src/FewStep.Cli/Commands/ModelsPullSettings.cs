@@ -7,7 +7,7 @@ namespace FewStep.Cli.Commands;
 public sealed class ModelsPullSettings : ModelRootSettings
 {
     [CommandArgument(0, "<MODEL>")]
-    [Description("Catalog name, or a Hub repository ORG/REPO[[:SUBFOLDER]][[@REVISION]] holding an ONNX export (optimum layout); REVISION is a branch, tag or commit.")]
+    [Description("Catalog model or LoRA name, or a Hub repository ORG/REPO[[:SUBFOLDER]][[@REVISION]] holding an ONNX export (optimum layout) or, with --file, a LoRA; REVISION is a branch, tag or commit.")]
     public string Model { get; set; } = string.Empty;
 
     [CommandOption("--subfolder <FOLDER>")]
@@ -18,12 +18,17 @@ public sealed class ModelsPullSettings : ModelRootSettings
     [Description("Retries per request or file after a dropped, stalled or refused transfer (default 8, or FEWSTEP_PULL_RETRIES); each resumes where the last stopped.")]
     public int? Retries { get; set; }
 
+    [CommandOption("--file <FILE>")]
+    [Description("Pull one .safetensors file of the repository as a LoRA (e.g. sdxl_lightning_4step_lora.safetensors) into <model root>/loras/.")]
+    public string? File { get; set; }
+
     [CommandOption("--dest <DIR>")]
-    [Description("Destination folder (default: the catalog entry's folder, or <model root>/<REPO>).")]
+    [Description("Destination folder (default: the catalog entry's folder, or <model root>/<REPO>); with --file or a LoRA name, the destination file.")]
     public string? Dest { get; set; }
 
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("Name a model or ORG/REPO to pull.")
         : Retries is < 0 or > 100 ? ValidationResult.Error("--retries must be 0 to 100.")
+        : File is not null && !File.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? ValidationResult.Error("--file must name a .safetensors file of the repository.")
         : ValidationResult.Success();
 }

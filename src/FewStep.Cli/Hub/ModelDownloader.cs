@@ -17,7 +17,7 @@ namespace FewStep.Cli.Hub;
 /// pull per folder at a time (<see cref="PullLock"/>); the commit and every file's hash go to
 /// <see cref="PullRecord"/>.
 /// </summary>
-public sealed class ModelDownloader
+public sealed partial class ModelDownloader
 {
     public const string PartialSuffix = ".part";
     private const int BufferSize = 1 << 20;

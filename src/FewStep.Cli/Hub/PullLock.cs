@@ -13,10 +13,10 @@ public sealed class PullLock : IDisposable
 
     private PullLock(FileStream stream) => _stream = stream;
 
-    public static PullLock Acquire(string folder)
+    public static PullLock Acquire(string folder, string? file = null)
     {
         Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, FileName);
+        var path = Path.Combine(folder, file is null ? FileName : "." + file + FileName);
         try
         {
             var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
@@ -28,7 +28,7 @@ public sealed class PullLock : IDisposable
         }
         catch (IOException e)
         {
-            throw new HubException($"Another pull into {folder} is running (it holds {path}); wait for it to finish, then run this one again.", e);
+            throw new HubException($"Another pull into {(file is null ? folder : Path.Combine(folder, file))} is running (it holds {path}); wait for it to finish, then run this one again.", e);
         }
     }
 

@@ -21,9 +21,13 @@ public sealed record PullRecord(
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>The record of <paramref name="folder"/>, or null when it has none (or an unreadable one).</summary>
-    public static PullRecord? TryRead(string folder)
+    public static PullRecord? TryRead(string folder) => TryReadFile(Path.Combine(folder, FileName));
+
+    /// <summary>The record of a single pulled file (<c>&lt;file&gt;.fewstep-pull.json</c> beside it), or null.</summary>
+    public static PullRecord? TryReadFor(string file) => TryReadFile(file + FileName);
+
+    private static PullRecord? TryReadFile(string path)
     {
-        var path = Path.Combine(folder, FileName);
         if (!File.Exists(path))
         {
             return null;
@@ -40,9 +44,13 @@ public sealed record PullRecord(
     }
 
     /// <summary>Writes the record through a temporary file, so a reader never sees half of it.</summary>
-    public void Write(string folder)
+    public void Write(string folder) => WriteFile(Path.Combine(folder, FileName));
+
+    /// <summary>Writes the record of a single pulled file beside it.</summary>
+    public void WriteFor(string file) => WriteFile(file + FileName);
+
+    private void WriteFile(string path)
     {
-        var path = Path.Combine(folder, FileName);
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, JsonSerializer.Serialize(this, s_json));
         File.Move(temporary, path, overwrite: true);

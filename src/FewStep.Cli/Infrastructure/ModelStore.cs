@@ -67,6 +67,38 @@ public sealed class ModelStore
         throw new CliException($"Unknown model '{model}': not a folder and not in the catalog (see 'fewstep models list').");
     }
 
+    /// <summary>Where LoRA files are named from: <c>&lt;root&gt;/loras</c>.</summary>
+    public string LoraFolder => Path.Combine(Root, LoraCatalogEntry.FolderName);
+
+    /// <summary>
+    /// A <c>--lora</c> value without its scale: an existing file (or anything that looks like a path) is a path;
+    /// otherwise a catalog LoRA or a file <c>loras/&lt;name&gt;.safetensors</c>. The path may not exist yet for a
+    /// catalog LoRA (it is pulled).
+    /// </summary>
+    public ResolvedLora ResolveLora(string lora)
+    {
+        ArgumentNullException.ThrowIfNull(lora);
+        if (File.Exists(lora) || LooksLikePath(lora) || lora.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        {
+            var path = Path.GetFullPath(lora);
+            return File.Exists(path) ? new ResolvedLora(Path.GetFileNameWithoutExtension(path), path, null)
+                : throw new CliException($"LoRA file '{path}' does not exist.");
+        }
+
+        if (Catalog.TryGetLora(lora, out var entry))
+        {
+            return new ResolvedLora(entry.Name, entry.ResolvePath(Root), entry);
+        }
+
+        var file = Path.Combine(LoraFolder, lora + ".safetensors");
+        if (LoraNames.IsValid(lora) && File.Exists(file))
+        {
+            return new ResolvedLora(lora, file, null);
+        }
+
+        throw new CliException($"Unknown LoRA '{lora}': not a file, not in the catalog and not in {LoraFolder} (see 'fewstep models list').");
+    }
+
     /// <summary>Model folders under the root (those with a <c>model_index.json</c>).</summary>
     public IReadOnlyList<string> LocalFolders() =>
         Directory.Exists(Root)

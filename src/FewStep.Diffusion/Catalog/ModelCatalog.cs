@@ -5,7 +5,7 @@ namespace FewStep.Diffusion.Catalog;
 
 /// <summary>
 /// Named models with their recommended settings: the built-in catalog (<c>catalog.json</c>, embedded) extended
-/// or overridden, entry by entry, by a user's catalog file in the same format (<c>{"models": [ ... ]}</c>).
+/// or overridden, entry by entry, by a user's catalog file in the same format (<c>{"models": [ ... ], "loras": [ ... ]}</c>).
 /// </summary>
 public sealed class ModelCatalog
 {
@@ -16,8 +16,9 @@ public sealed class ModelCatalog
     };
 
     private readonly Dictionary<string, ModelCatalogEntry> _entries;
+    private readonly Dictionary<string, LoraCatalogEntry> _loras;
 
-    public ModelCatalog(IEnumerable<ModelCatalogEntry> entries)
+    public ModelCatalog(IEnumerable<ModelCatalogEntry> entries, IEnumerable<LoraCatalogEntry>? loras = null)
     {
         ArgumentNullException.ThrowIfNull(entries);
         _entries = new Dictionary<string, ModelCatalogEntry>(StringComparer.OrdinalIgnoreCase);
@@ -25,9 +26,20 @@ public sealed class ModelCatalog
         {
             _entries[entry.Name] = entry;
         }
+
+        _loras = new Dictionary<string, LoraCatalogEntry>(StringComparer.Ordinal);
+        foreach (var lora in loras ?? [])
+        {
+            _loras[lora.Name] = lora;
+        }
     }
 
     public IReadOnlyCollection<ModelCatalogEntry> Entries => _entries.Values;
+
+    /// <summary>Named LoRA files (the <c>"loras"</c> list of a catalog file).</summary>
+    public IReadOnlyCollection<LoraCatalogEntry> Loras => _loras.Values;
+
+    public bool TryGetLora(string name, out LoraCatalogEntry entry) => _loras.TryGetValue(name, out entry!);
 
     /// <summary>The catalog that ships with FewStep.</summary>
     public static ModelCatalog BuiltIn { get; } = LoadBuiltIn();
@@ -50,7 +62,9 @@ public sealed class ModelCatalog
     public ModelCatalog Extend(ModelCatalog other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return new ModelCatalog(_entries.Values.Where(e => !other._entries.ContainsKey(e.Name)).Concat(other._entries.Values));
+        return new ModelCatalog(
+            _entries.Values.Where(e => !other._entries.ContainsKey(e.Name)).Concat(other._entries.Values),
+            _loras.Values.Where(l => !other._loras.ContainsKey(l.Name)).Concat(other._loras.Values));
     }
 
     internal static ModelCatalog Parse(Stream stream, string source)
@@ -70,8 +84,10 @@ public sealed class ModelCatalog
             throw new DiffusionException($"Model catalog '{source}' has no \"models\" list.");
         }
 
-        var errors = file.Models.SelectMany(m => m.Validate()).ToArray();
-        var duplicates = file.Models.GroupBy(m => m.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
+        var loras = file.Loras ?? [];
+        var errors = file.Models.SelectMany(m => m.Validate()).Concat(loras.SelectMany(l => l.Validate())).ToArray();
+        var duplicates = file.Models.GroupBy(m => m.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key)
+            .Concat(loras.GroupBy(l => l.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => "lora " + g.Key)).ToArray();
         if (duplicates.Length > 0)
         {
             errors = [.. errors, $"names listed twice: {string.Join(", ", duplicates)}"];
@@ -82,7 +98,7 @@ public sealed class ModelCatalog
             throw new DiffusionException($"Model catalog '{source}': {string.Join("; ", errors)}.");
         }
 
-        return new ModelCatalog(file.Models);
+        return new ModelCatalog(file.Models, loras);
     }
 
     private static ModelCatalog LoadBuiltIn()
@@ -96,5 +112,8 @@ public sealed class ModelCatalog
     {
         [System.Text.Json.Serialization.JsonPropertyName("models")]
         public List<ModelCatalogEntry>? Models { get; init; }
+
+        [System.Text.Json.Serialization.JsonPropertyName("loras")]
+        public List<LoraCatalogEntry>? Loras { get; init; }
     }
 }

@@ -63,6 +63,17 @@ public sealed record ModelCatalogEntry
     [JsonPropertyName("scheduler_overrides")]
     public IReadOnlyDictionary<string, JsonElement>? SchedulerOverrides { get; init; }
 
+    /// <summary>
+    /// Replaces the folder's scheduler (<c>_class_name</c> and fields laid over its <c>scheduler_config.json</c>, as
+    /// diffusers' <c>LCMScheduler.from_config(pipe.scheduler.config)</c>): LCM-LoRA on a model that ships Euler.
+    /// </summary>
+    [JsonPropertyName("scheduler")]
+    public IReadOnlyDictionary<string, JsonElement>? Scheduler { get; init; }
+
+    /// <summary>LoRAs merged into the model for this entry (e.g. base SDXL + LCM-LoRA), before any a request adds.</summary>
+    [JsonPropertyName("loras")]
+    public IReadOnlyList<CatalogLora>? Loras { get; init; }
+
     /// <summary>The model folder for this entry under <paramref name="modelRoot"/>.</summary>
     public string ResolveFolder(string modelRoot) =>
         Path.GetFullPath(Path.Combine(modelRoot, Folder ?? Name));
@@ -85,6 +96,19 @@ public sealed record ModelCatalogEntry
         if (!float.IsFinite(GuidanceScale) || GuidanceScale < 0 || !float.IsFinite(MaxGuidanceScale) || GuidanceScale > MaxGuidanceScale)
         {
             errors.Add($"{at}: need 0 ≤ guidance_scale ≤ max_guidance_scale (have {GuidanceScale} and {MaxGuidanceScale})");
+        }
+
+        if (Scheduler is { Count: > 0 } scheduler && (!scheduler.TryGetValue("_class_name", out var className) || className.ValueKind != JsonValueKind.String))
+        {
+            errors.Add($"{at}: scheduler needs \"_class_name\" (the scheduler class that replaces the folder's)");
+        }
+
+        foreach (var lora in Loras ?? [])
+        {
+            if (!LoraNames.IsValid(lora.Name) || !float.IsFinite(lora.Scale))
+            {
+                errors.Add($"{at}: loras: '{lora.Name}' needs a LoRA name (letters, digits, '.', '_', '-') and a finite scale");
+            }
         }
 
         if (MaxWidth < 8 || MaxHeight < 8 || Width is < 8 || Height is < 8 || Width > MaxWidth || Height > MaxHeight)

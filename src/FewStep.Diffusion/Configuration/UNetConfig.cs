@@ -22,6 +22,10 @@ public sealed record UNetConfig
     public IReadOnlyList<int> BlockOutChannels { get; init; } = [320, 640, 1280, 1280];
 
     /// <summary>An int, or a list (one per block) in some configs.</summary>
+    /// <summary>Resnets per down block (diffusers' default 2); kohya's SGM block names of SDXL LoRAs are numbered by it.</summary>
+    [JsonPropertyName("layers_per_block")]
+    public int LayersPerBlock { get; init; } = 2;
+
     [JsonPropertyName("cross_attention_dim")]
     public JsonElement CrossAttentionDim { get; init; }
 

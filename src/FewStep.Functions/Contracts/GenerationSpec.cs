@@ -42,6 +42,15 @@ public sealed record GenerationSpec
     /// <summary>PixArt only: generate at the closest aspect-ratio bin and resize back (diffusers' resolution binning).</summary>
     public bool UseResolutionBinning { get; init; }
 
+    /// <summary>The LoRAs merged into the model for these images, in order: the catalog model's own, then the request's.</summary>
+    public IReadOnlyList<LoraChoice>? Loras { get; init; }
+
+    /// <summary>
+    /// The scheduler replacing the model folder's (<c>_class_name</c> and fields laid over its config): the
+    /// request's, else the catalog model's; null keeps the folder's.
+    /// </summary>
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Scheduler { get; init; }
+
     [JsonIgnore]
     public int ImageCount => Prompts.Count * NumImagesPerPrompt;
 
@@ -50,6 +59,12 @@ public sealed record GenerationSpec
     /// plus the image's prompt-major position, kept non-negative. Rendering one image alone with this seed gives
     /// the same picture.
     /// </summary>
+    /// <summary>What images must share to render in one pipeline call besides the sizes: the LoRAs and the scheduler.</summary>
+    [JsonIgnore]
+    public string PipelineVariant =>
+        string.Join(",", (Loras ?? []).Select(l => FormattableString.Invariant($"{l.Name}:{l.Scale:R}")))
+        + "|" + (Scheduler is null ? string.Empty : System.Text.Json.JsonSerializer.Serialize(Scheduler));
+
     public long ImageSeed(int promptIndex, int imageIndex) =>
         unchecked(Seed + ((long)promptIndex * NumImagesPerPrompt) + imageIndex) & long.MaxValue;
 }

@@ -118,6 +118,14 @@ public sealed record ManifestRequestSpec
     [JsonPropertyName("noise_kernel")]
     public required FewStep.Diffusion.Noise.TorchNormalKernel NoiseKernel { get; init; }
 
+    /// <summary>The LoRAs merged into the model (the catalog model's, then the request's), absent for none.</summary>
+    [JsonPropertyName("loras")]
+    public IReadOnlyList<LoraChoice>? Loras { get; init; }
+
+    /// <summary>The scheduler that replaced the model folder's, absent when the folder's ran.</summary>
+    [JsonPropertyName("scheduler")]
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Scheduler { get; init; }
+
     public static ManifestRequestSpec From(GenerationSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -136,6 +144,8 @@ public sealed record ManifestRequestSpec
             NumImagesPerPrompt = spec.NumImagesPerPrompt,
             UseResolutionBinning = spec.UseResolutionBinning ? true : null,
             NoiseKernel = spec.NoiseKernel,
+            Loras = spec.Loras is { Count: > 0 } loras ? loras : null,
+            Scheduler = spec.Scheduler,
         };
     }
 }

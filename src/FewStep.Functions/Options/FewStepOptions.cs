@@ -99,6 +99,15 @@ public sealed class FewStepOptions
     /// <summary>Attempts for a batch that fails transiently (storage 5xx or timeout, GPU out of memory).</summary>
     public int RenderMaxAttempts { get; set; } = 4;
 
+    /// <summary>
+    /// Pipelines with LoRAs merged kept loaded per model (least recently used evicted); the plain model is kept
+    /// besides. Each costs the memory of the weights its LoRAs change (most of a UNet for LCM-LoRA).
+    /// </summary>
+    public int MaxLoraVariantsPerModel { get; set; } = 2;
+
+    /// <summary>LoRAs one request may name (<c>loras</c>), on top of those its catalog model bundles.</summary>
+    public int MaxLorasPerRequest { get; set; } = 4;
+
     public TimeSpan RenderFirstRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     public double RenderBackoffCoefficient { get; set; } = 2.0;
@@ -147,6 +156,8 @@ public sealed class FewStepOptions
         Check(SasLifetime > TimeSpan.Zero && SasLifetime <= TimeSpan.FromDays(7), nameof(SasLifetime), "must be more than 0 and at most 7 days (the user-delegation SAS limit)");
         Check(Enum.IsDefined(NoiseKernel), nameof(NoiseKernel), "must be Avx2 or Default");
         Check(MaxConcurrentRenders >= 1, nameof(MaxConcurrentRenders), "must be at least 1");
+        Check(MaxLoraVariantsPerModel is >= 0 and <= 64, nameof(MaxLoraVariantsPerModel), $"must be 0 to 64, not {MaxLoraVariantsPerModel}");
+        Check(MaxLorasPerRequest is >= 0 and <= 16, nameof(MaxLorasPerRequest), $"must be 0 to 16, not {MaxLorasPerRequest}");
         Check(RenderMaxAttempts >= 1, nameof(RenderMaxAttempts), "must be at least 1");
         Check(RenderFirstRetryInterval > TimeSpan.Zero, nameof(RenderFirstRetryInterval), "must be positive");
         Check(RenderBackoffCoefficient >= 1, nameof(RenderBackoffCoefficient), "must be at least 1");

@@ -30,7 +30,11 @@ public sealed class LoadedRunPlan
             var p = image.PromptIndex;
             return new RenderItem(p, image.ImageIndex, spec.ImageSeed(p, image.ImageIndex), spec.Prompts[p], spec.Prompts2?[p], spec.NegativePrompts?[p], spec.NegativePrompts2?[p]);
         }).ToList();
-        return new RenderJob(first.Model, first.NumInferenceSteps, first.GuidanceScale, first.Width, first.Height, items, first.UseResolutionBinning, first.NoiseKernel);
+        return new RenderJob(first.Model, first.NumInferenceSteps, first.GuidanceScale, first.Width, first.Height, items, first.UseResolutionBinning, first.NoiseKernel)
+        {
+            Loras = first.Loras ?? [],
+            Scheduler = first.Scheduler,
+        };
     }
 
     public IReadOnlyList<PlannedImage> Batch(int index) =>

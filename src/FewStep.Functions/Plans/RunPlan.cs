@@ -36,7 +36,7 @@ public sealed record RunPlan(
         for (var r = 0; r < requests.Count; r++)
         {
             var spec = requests[r].Spec;
-            var key = (spec.Model, spec.NumInferenceSteps, spec.GuidanceScale, spec.Width, spec.Height, spec.NegativePrompts is null, spec.NegativePrompts2 is null, spec.UseResolutionBinning, spec.NoiseKernel);
+            var key = (spec.Model, spec.NumInferenceSteps, spec.GuidanceScale, spec.Width, spec.Height, spec.NegativePrompts is null, spec.NegativePrompts2 is null, spec.UseResolutionBinning, spec.NoiseKernel, spec.PipelineVariant);
             for (var p = 0; p < spec.Prompts.Count; p++)
             {
                 for (var i = 0; i < spec.NumImagesPerPrompt; i++)

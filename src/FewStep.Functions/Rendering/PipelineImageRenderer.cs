@@ -29,16 +29,20 @@ public sealed partial class PipelineImageRenderer : IImageRenderer
             throw new DiffusionException($"model '{job.Model}' is not in this service's catalog.");
         }
 
-        ITextToImagePipeline pipeline;
+        PipelineLease lease;
         try
         {
-            pipeline = _models.GetPipeline(entry);
+            lease = _models.AcquirePipeline(entry, job.Loras);
         }
         catch (DiffusionException e)
         {
             LogModelUnavailable(_logger, e, entry.Name);
-            throw new ModelUnavailableException($"Model '{entry.Name}' could not be loaded by the rendering worker; the service's logs have the details.", e);
+            var with = job.Loras.Count == 0 ? string.Empty : $" with LoRAs {string.Join(", ", job.Loras.Select(l => l.Name))}";
+            throw new ModelUnavailableException($"Model '{entry.Name}'{with} could not be loaded by the rendering worker; the service's logs have the details.", e);
         }
+
+        using var _ = lease;
+        var pipeline = lease.Pipeline;
 
         var items = job.Items;
         var request = new GenerationRequest
@@ -51,6 +55,7 @@ public sealed partial class PipelineImageRenderer : IImageRenderer
             GuidanceScale = job.GuidanceScale,
             Width = job.Width,
             Height = job.Height,
+            Scheduler = job.Scheduler,
             SchedulerOverrides = entry.SchedulerOverrides,
             UseResolutionBinning = job.UseResolutionBinning,
         };
@@ -64,10 +69,23 @@ public sealed partial class PipelineImageRenderer : IImageRenderer
         {
             var item = items[k];
             var parameters = new ImageParameters(item.Prompt, item.NegativePrompt, item.Seed, job.NumInferenceSteps, job.GuidanceScale, image.Width, image.Height, entry.Name,
-                TorchNoiseSource.Name, TorchNoiseSource.KernelName(job.NoiseKernel));
+                TorchNoiseSource.Name, TorchNoiseSource.KernelName(job.NoiseKernel))
+            {
+                Loras = LoraLabels(job.Loras, pipeline),
+                Scheduler = SchedulerLabel(job.Scheduler),
+            };
             return new RenderedImage(item, BinaryData.FromBytes(PngImageEncoder.Encode(image, parameters)));
         }).ToList();
     }
+
+    // name:scale with the first 12 hex digits of the file's sha256, so an image says which version of the LoRA made it.
+    internal static IReadOnlyList<string> LoraLabels(IReadOnlyList<Contracts.LoraChoice> loras, ITextToImagePipeline pipeline) =>
+        loras.Select((l, i) => i < pipeline.Loras.Count
+            ? FormattableString.Invariant($"{l.Name}:{l.Scale:R}@{pipeline.Loras[i].Sha256[..12]}")
+            : FormattableString.Invariant($"{l.Name}:{l.Scale:R}")).ToList();
+
+    internal static string? SchedulerLabel(IReadOnlyDictionary<string, System.Text.Json.JsonElement>? scheduler) =>
+        scheduler is not null && scheduler.TryGetValue("_class_name", out var name) && name.ValueKind == System.Text.Json.JsonValueKind.String ? name.GetString() : null;
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Model {Model} could not be loaded")]
     private static partial void LogModelUnavailable(ILogger logger, Exception exception, string model);

@@ -9,4 +9,11 @@ public sealed record RenderJob(
     int Height,
     IReadOnlyList<RenderItem> Items,
     bool UseResolutionBinning = false,
-    FewStep.Diffusion.Noise.TorchNormalKernel NoiseKernel = FewStep.Diffusion.Noise.TorchNormalKernel.Avx2);
+    FewStep.Diffusion.Noise.TorchNormalKernel NoiseKernel = FewStep.Diffusion.Noise.TorchNormalKernel.Avx2)
+{
+    /// <summary>The LoRAs merged into the model, in order (the catalog model's, then the request's).</summary>
+    public IReadOnlyList<Contracts.LoraChoice> Loras { get; init; } = [];
+
+    /// <summary>The scheduler replacing the folder's, or null.</summary>
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Scheduler { get; init; }
+}

@@ -16,13 +16,13 @@ namespace FewStep.Functions.Validation;
 /// <see cref="GenerationSpec"/>: every field checked and named in the errors, missing ones taken from the model's
 /// catalog entry and folder configs. Strict on purpose: an unknown field is an error, not silently ignored.
 /// </summary>
-public sealed class GenerationRequestParser
+public sealed partial class GenerationRequestParser
 {
     public static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
     {
         "model", "prompt", "prompts", "prompt_2", "negative_prompt", "negative_prompt_2", "num_inference_steps",
         "guidance_scale", "width", "height", "seed", "num_images_per_prompt", "webhook_url",
-        "use_resolution_binning",
+        "use_resolution_binning", "loras", "scheduler",
     };
 
     private const int MaxWebhookLength = 2048;
@@ -97,6 +97,8 @@ public sealed class GenerationRequestParser
 
         int steps = 0, width = 0, height = 0;
         float guidance = 0;
+        IReadOnlyList<LoraChoice>? loras = null;
+        IReadOnlyDictionary<string, JsonElement>? scheduler = null;
         if (model is not null)
         {
             var entry = model.Entry;
@@ -117,6 +119,8 @@ public sealed class GenerationRequestParser
             width = ReadSide(body, "width", entry.Width ?? model.Geometry.DefaultSize, Math.Min(entry.MaxWidth, _options.MaxWidth), model, errors);
             height = ReadSide(body, "height", entry.Height ?? model.Geometry.DefaultSize, Math.Min(entry.MaxHeight, _options.MaxHeight), model, errors);
             CheckFamily(model, prompts2, negatives, negatives2, errors);
+            loras = ReadLoras(body, model, errors);
+            scheduler = ReadScheduler(body, model, errors);
             if (binning && model.Family != PipelineFamily.PixArt)
             {
                 errors.Add("use_resolution_binning", $"is a PixArt option; '{model.Entry.Name}' is not a PixArt model.");
@@ -146,6 +150,8 @@ public sealed class GenerationRequestParser
                 WebhookUrl = webhook,
                 UseResolutionBinning = binning,
                 NoiseKernel = _options.NoiseKernel,
+                Loras = loras,
+                Scheduler = scheduler,
             },
             errors);
     }

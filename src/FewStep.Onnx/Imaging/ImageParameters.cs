@@ -18,6 +18,12 @@ public sealed record ImageParameters(
     string Noise = FewStep.Diffusion.Noise.TorchNoiseSource.Name,
     string NoiseKernel = "avx2")
 {
+    /// <summary>The LoRAs merged into the model, as <c>name:scale</c> (with the file's sha256 prefix when known).</summary>
+    public IReadOnlyList<string> Loras { get; init; } = [];
+
+    /// <summary>The scheduler class that replaced the folder's, or null.</summary>
+    public string? Scheduler { get; init; }
+
     /// <summary>The PNG text entries, keyed with diffusers' argument names.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ToTextEntries()
     {
@@ -36,6 +42,15 @@ public sealed record ImageParameters(
         entries.Add(new("width", Width.ToString(CultureInfo.InvariantCulture)));
         entries.Add(new("height", Height.ToString(CultureInfo.InvariantCulture)));
         entries.Add(new("model", Model));
+        if (Loras.Count > 0)
+        {
+            entries.Add(new("loras", string.Join(", ", Loras)));
+        }
+
+        if (Scheduler is not null)
+        {
+            entries.Add(new("scheduler", Scheduler));
+        }
 
         // How the seed became noise, so the image can be made again elsewhere (diffusers with the CPU generator).
         entries.Add(new("noise", Noise));

@@ -200,6 +200,36 @@ internal sealed class ProtobufWireReader
         }
     }
 
+    /// <summary>
+    /// Reads a length-delimited string field (its length prefix, then the bytes) of at most
+    /// <paramref name="maxBytes"/> bytes (and never more than the buffer holds); a longer one is refused as
+    /// <paramref name="what"/>, since no name in an ONNX graph is that long.
+    /// </summary>
+    public string ReadStringField(long end, int maxBytes, string what)
+    {
+        var start = _position;
+        var length = ReadLength(end);
+        return length > Math.Min(maxBytes, BufferSize)
+            ? throw Malformed($"{what} of {length} bytes, longer than the {Math.Min(maxBytes, BufferSize)} accepted", start)
+            : ReadString((int)length);
+    }
+
+    /// <summary>Reads a little-endian fixed 32-bit value (protobuf's <c>fixed32</c>, <c>float</c>).</summary>
+    public uint ReadFixed32(long end)
+    {
+        var start = _position;
+        CheckFits(4, end, start);
+        if (!EnsureBuffered(4))
+        {
+            throw Malformed("a truncated fixed32 value", start);
+        }
+
+        var value = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(_bufferOffset, 4));
+        _bufferOffset += 4;
+        _position += 4;
+        return value;
+    }
+
     /// <summary>Whether the next <paramref name="length"/> bytes equal <paramref name="expected"/>; consumes them either way.</summary>
     public bool ReadAndCompare(long length, ReadOnlySpan<byte> expected)
     {

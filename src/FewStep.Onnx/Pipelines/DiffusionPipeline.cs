@@ -5,6 +5,7 @@ using FewStep.Diffusion.Noise;
 using FewStep.Diffusion.Schedulers;
 using FewStep.Diffusion.Tensors;
 using FewStep.Diffusion.Tokenization;
+using FewStep.Onnx.Lora;
 using FewStep.Onnx.Models;
 using FewStep.Onnx.Pipelines.PromptEncoding;
 using FewStep.Onnx.Sessions;
@@ -18,6 +19,7 @@ namespace FewStep.Onnx.Pipelines;
 /// </summary>
 public sealed class DiffusionPipeline : ITextToImagePipeline
 {
+    private int _disposed;
     private readonly IPromptEncoder _promptEncoder;
     private readonly SchedulerSource _scheduler;
 
@@ -52,14 +54,17 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
 
     public ExecutionProviderKind Provider => UNet.Session.Provider;
 
+    /// <summary>The LoRAs merged into this pipeline's weights at load (empty for a plain model).</summary>
+    public IReadOnlyList<AppliedLora> Loras { get; private init; } = [];
+
     /// <summary>Opens a model folder and creates every session it needs; errors name the file or field.</summary>
-    public static DiffusionPipeline Load(string modelFolder, OnnxSessionFactory sessions)
+    public static DiffusionPipeline Load(string modelFolder, OnnxSessionFactory sessions, PipelineLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(sessions);
-        return Load(ModelFolder.Open(modelFolder), sessions);
+        return Load(ModelFolder.Open(modelFolder), sessions, options ?? PipelineLoadOptions.None);
     }
 
-    internal static DiffusionPipeline Load(ModelFolder folder, OnnxSessionFactory sessions)
+    internal static DiffusionPipeline Load(ModelFolder folder, OnnxSessionFactory sessions, PipelineLoadOptions options)
     {
         if (folder.Family == PipelineFamily.PixArt)
         {
@@ -68,13 +73,17 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         }
 
         var scheduler = new SchedulerSource(folder.SchedulerConfigPath);
+        var unetConfig = folder.ReadConfig<UNetConfig>("unet");
+
+        // LoRAs are merged before any session exists: each component's session is created once, with its merged weights.
+        using var loras = LoraApplication.Prepare(folder, unetConfig, options.Loras);
         using var loader = new ComponentLoader();
-        var unet = loader.Add(new UNetModel(sessions.Create("unet", folder.OnnxPath("unet")), folder.ReadConfig<UNetConfig>("unet")));
+        var unet = loader.Add(new UNetModel(loras.CreateSession(sessions, "unet", folder.OnnxPath("unet")), unetConfig));
         var vae = loader.Add(new VaeDecoderModel(
             sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
-        var encoder = loader.Add(CreatePromptEncoder(folder, sessions, unet, loader));
+        var encoder = loader.Add(CreatePromptEncoder(folder, sessions, loras, unet, loader));
         CheckComponentsFit(folder, unet, encoder);
-        var pipeline = new DiffusionPipeline(folder, encoder, unet, vae, scheduler);
+        var pipeline = new DiffusionPipeline(folder, encoder, unet, vae, scheduler) { Loras = loras.Applied };
         loader.Keep();
         return pipeline;
     }
@@ -91,6 +100,8 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(noise);
+        // A disposed pipeline's sessions are freed native objects: refuse rather than call into them.
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         observer ??= IPipelineObserver.None;
         var stages = new StageRecorder();
         var prompts = Validate(request);
@@ -104,7 +115,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         observer.OnConditioning(conditioning);
 
         // 2. Prepare the timesteps.
-        var scheduler = _scheduler.Create(request.SchedulerOverrides);
+        var scheduler = _scheduler.Create(request.Scheduler, request.SchedulerOverrides);
         scheduler.SetTimesteps(request.NumInferenceSteps);
         var timesteps = scheduler.Timesteps;
 
@@ -163,15 +174,20 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _promptEncoder.Dispose();
         UNet.Dispose();
         VaeDecoder.Dispose();
     }
 
-    private static IPromptEncoder CreatePromptEncoder(ModelFolder folder, OnnxSessionFactory sessions, UNetModel unet, ComponentLoader loader)
+    private static IPromptEncoder CreatePromptEncoder(ModelFolder folder, OnnxSessionFactory sessions, LoraApplication loras, UNetModel unet, ComponentLoader loader)
     {
         TextEncoderModel Encoder(string component) => loader.Add(new TextEncoderModel(
-            sessions.Create(component, folder.OnnxPath(component)), folder.ReadConfig<TextEncoderConfig>(component)));
+            loras.CreateSession(sessions, component, folder.OnnxPath(component)), folder.ReadConfig<TextEncoderConfig>(component)));
 
         var tokenizer = ClipTokenizer.Load(folder.ComponentDirectory("tokenizer"));
         if (folder.Family != PipelineFamily.StableDiffusionXL)

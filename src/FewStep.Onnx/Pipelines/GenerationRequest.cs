@@ -39,6 +39,13 @@ public sealed record GenerationRequest
     /// </summary>
     public bool UseResolutionBinning { get; init; }
 
+    /// <summary>
+    /// Replaces the model folder's scheduler for this call: <c>_class_name</c> (required) and any config fields, laid
+    /// over the folder's <c>scheduler_config.json</c> as diffusers' <c>LCMScheduler.from_config(pipe.scheduler.config)</c>
+    /// does (LCM-LoRA on a model that ships Euler). Applied before <see cref="SchedulerOverrides"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, JsonElement>? Scheduler { get; init; }
+
     /// <summary>Scheduler config fields to override for this call, e.g. <c>prediction_type: "sample"</c>.</summary>
     public IReadOnlyDictionary<string, JsonElement>? SchedulerOverrides { get; init; }
 

@@ -30,6 +30,9 @@ public interface ITextToImagePipeline : IDisposable
 
     ExecutionProviderKind Provider { get; }
 
+    /// <summary>The LoRAs merged into the pipeline's weights at load (empty for a plain model).</summary>
+    IReadOnlyList<Lora.AppliedLora> Loras { get; }
+
     /// <summary>
     /// Runs the pipeline: encode prompts, prepare timesteps, prepare latents, denoise, decode. Every Gaussian draw
     /// comes from <paramref name="noise"/>. Invalid requests throw <see cref="Diffusion.DiffusionException"/>.

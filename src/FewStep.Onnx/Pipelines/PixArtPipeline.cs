@@ -19,6 +19,7 @@ namespace FewStep.Onnx.Pipelines;
 /// </summary>
 public sealed class PixArtPipeline : ITextToImagePipeline
 {
+    private int _disposed;
     /// <summary>diffusers 0.27.2 <c>encode_prompt(max_sequence_length=120)</c>: the tokenizer pads and truncates to this.</summary>
     public const int MaxSequenceLength = 120;
 
@@ -62,6 +63,8 @@ public sealed class PixArtPipeline : ITextToImagePipeline
 
     public ExecutionProviderKind Provider => Transformer.Session.Provider;
 
+    public IReadOnlyList<Lora.AppliedLora> Loras => [];
+
     /// <summary>Opens a PixArt model folder and creates its sessions; errors name the file or field.</summary>
     public static PixArtPipeline Load(string modelFolder, OnnxSessionFactory sessions)
     {
@@ -100,6 +103,8 @@ public sealed class PixArtPipeline : ITextToImagePipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(noise);
+        // A disposed pipeline's sessions are freed native objects: refuse rather than call into them.
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         observer ??= IPipelineObserver.None;
         var stages = new StageRecorder();
         var call = Validate(request);
@@ -112,7 +117,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         observer.OnTransformerConditioning(conditioning);
 
         // 2. Prepare the timesteps.
-        var scheduler = _scheduler.Create(request.SchedulerOverrides);
+        var scheduler = _scheduler.Create(request.Scheduler, request.SchedulerOverrides);
         scheduler.SetTimesteps(request.NumInferenceSteps);
         var timesteps = scheduler.Timesteps;
 
@@ -177,6 +182,11 @@ public sealed class PixArtPipeline : ITextToImagePipeline
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         TextEncoder.Dispose();
         Transformer.Dispose();
         VaeDecoder.Dispose();

@@ -5,7 +5,7 @@ namespace FewStep.Onnx.Pipelines;
 
 /// <summary>
 /// A model folder's <c>scheduler_config.json</c>, read and checked once at load; each generation gets its own
-/// scheduler from it, with the request's overrides applied.
+/// scheduler from it, with the request's replacement and overrides applied.
 /// </summary>
 internal sealed class SchedulerSource
 {
@@ -20,9 +20,11 @@ internal sealed class SchedulerSource
         SchedulerFactory.Create(Config);
     }
 
-    /// <summary>The folder's config, before any per-request overrides.</summary>
+    /// <summary>The folder's config, before any per-request replacement or overrides.</summary>
     public SchedulerConfig Config { get; }
 
-    public IScheduler Create(IReadOnlyDictionary<string, JsonElement>? overrides) =>
-        SchedulerFactory.Create(overrides is { Count: > 0 } ? SchedulerConfig.Parse(_json, _path, overrides) : Config);
+    public IScheduler Create(IReadOnlyDictionary<string, JsonElement>? replacement, IReadOnlyDictionary<string, JsonElement>? overrides) =>
+        replacement is not { Count: > 0 } && overrides is not { Count: > 0 }
+            ? SchedulerFactory.Create(Config)
+            : SchedulerFactory.Create(SchedulerReplacement.Apply(_json, _path, replacement, overrides));
 }

@@ -1,3 +1,4 @@
+using FewStep.Diffusion;
 using FewStep.Diffusion.Configuration;
 using FewStep.Onnx.Sessions;
 
@@ -7,12 +8,19 @@ namespace FewStep.Onnx.Pipelines;
 public static class TextToImagePipeline
 {
     /// <summary>Opens a model folder and creates every session it needs; errors name the file or field.</summary>
-    public static ITextToImagePipeline Load(string modelFolder, OnnxSessionFactory sessions)
+    public static ITextToImagePipeline Load(string modelFolder, OnnxSessionFactory sessions, PipelineLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(sessions);
+        options ??= PipelineLoadOptions.None;
         var folder = ModelFolder.Open(modelFolder);
+        if (folder.Family == PipelineFamily.PixArt && options.Loras.Count > 0)
+        {
+            throw new DiffusionException(
+                $"loras: '{folder.Root}' is a {folder.Index.ClassName}; LoRAs are merged into SD, SDXL and LCM UNets and CLIP text encoders only.");
+        }
+
         return folder.Family == PipelineFamily.PixArt
             ? PixArtPipeline.Load(folder, sessions)
-            : DiffusionPipeline.Load(folder, sessions);
+            : DiffusionPipeline.Load(folder, sessions, options);
     }
 }

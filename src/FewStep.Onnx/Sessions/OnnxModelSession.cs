@@ -61,7 +61,15 @@ public sealed class OnnxModelSession : IDisposable
         CancellationToken cancellationToken) =>
         Timed(runOptions => _session.Run(runOptions, inputNames, inputs, outputNames), clock, cancellationToken);
 
-    public void Dispose() => _session.Dispose();
+    /// <summary>What the session reads from while it lives (merged LoRA weights given as initializers); disposed after it.</summary>
+    internal IDisposable? KeepAlive { get; set; }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        KeepAlive?.Dispose();
+        KeepAlive = null;
+    }
 
     private T Timed<T>(Func<RunOptions, T> run, OnnxRunClock? clock, CancellationToken cancellationToken)
     {

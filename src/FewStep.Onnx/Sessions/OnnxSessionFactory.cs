@@ -31,7 +31,40 @@ public sealed partial class OnnxSessionFactory
 
     public OnnxExecutionOptions Options => _options;
 
-    public OnnxModelSession Create(string component, string modelPath)
+    public OnnxModelSession Create(string component, string modelPath) => Create(component, modelPath, null, null);
+
+    /// <summary>
+    /// Creates a session with <paramref name="configure"/> applied to its options (e.g. merged LoRA weights given as
+    /// initializers). <paramref name="keepAlive"/> is owned by the session and disposed after it: ONNX Runtime reads
+    /// user initializers from their buffers for as long as the session lives. It is disposed here if creation fails.
+    /// </summary>
+    public OnnxModelSession Create(string component, string modelPath, Action<SessionOptions>? configure, IDisposable? keepAlive)
+    {
+        try
+        {
+            var session = CreateCore(component, modelPath, configure);
+            session.KeepAlive = keepAlive;
+            return session;
+        }
+        catch
+        {
+            keepAlive?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a session from <paramref name="modelBytes"/> (a model file changed in memory, e.g. with merged LoRA
+    /// weights written over its inline data); <paramref name="modelPath"/> is the file it came from, for messages.
+    /// The bytes may be dropped once this returns: ONNX Runtime keeps its own copy.
+    /// </summary>
+    public OnnxModelSession Create(string component, string modelPath, byte[] modelBytes)
+    {
+        ArgumentNullException.ThrowIfNull(modelBytes);
+        return CreateCore(component, modelPath, null, modelBytes);
+    }
+
+    private OnnxModelSession CreateCore(string component, string modelPath, Action<SessionOptions>? configure, byte[]? modelBytes = null)
     {
         if (!File.Exists(modelPath))
         {
@@ -43,7 +76,8 @@ public sealed partial class OnnxSessionFactory
             try
             {
                 using var cudaOptions = CreateSessionOptions(useCuda: true);
-                return new OnnxModelSession(component, modelPath, new InferenceSession(modelPath, cudaOptions), ExecutionProviderKind.Cuda);
+                configure?.Invoke(cudaOptions);
+                return new OnnxModelSession(component, modelPath, Open(modelPath, modelBytes, cudaOptions), ExecutionProviderKind.Cuda);
             }
             catch (OnnxRuntimeException e) when (_options.FallBackToCpu)
             {
@@ -64,15 +98,19 @@ public sealed partial class OnnxSessionFactory
         }
 
         using var cpuOptions = CreateSessionOptions(useCuda: false);
+        configure?.Invoke(cpuOptions);
         try
         {
-            return new OnnxModelSession(component, modelPath, new InferenceSession(modelPath, cpuOptions), ExecutionProviderKind.Cpu);
+            return new OnnxModelSession(component, modelPath, Open(modelPath, modelBytes, cpuOptions), ExecutionProviderKind.Cpu);
         }
         catch (OnnxRuntimeException e)
         {
             throw new DiffusionException($"ONNX Runtime cannot load '{modelPath}' ({component}): {e.Message}", e);
         }
     }
+
+    private static InferenceSession Open(string modelPath, byte[]? modelBytes, SessionOptions options) =>
+        modelBytes is null ? new InferenceSession(modelPath, options) : new InferenceSession(modelBytes, options);
 
     /// <summary>Why CUDA was given up, or null if it was not asked for or works.</summary>
     public string? CudaFailure

@@ -151,6 +151,30 @@ public sealed class ValidationTests : IClassFixture<ValidationApp>
         { """{"model":"tiny-sd-turbo","prompt":"a fox","webhook_url":"https://localhost/hook"}""", "webhook_url" },
         { """{"model":"tiny-sd-turbo","prompts":["a fox","a cat"],"negative_prompt":[1,2]}""", "negative_prompt[0]" },
         { """{"model":"tiny-sd-turbo","prompt":"a fox","negative_prompt":7}""", "negative_prompt" },
+
+        // LoRAs are names of installed files, never paths, and must fit the model; scheduler replacements are checked.
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":"sd_kohya_unet_locon"}""", "loras" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":["sd_kohya_unet_locon"]}""", "loras[0]" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"scale":1}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"../../etc/passwd"}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"/etc/passwd"}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"..\\..\\secret"}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":".hidden"}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"no-such-lora"}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":7}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"sd_kohya_unet_locon","scale":"1"}]}""", "loras[0].scale" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"sd_kohya_unet_locon","scale":100}]}""", "loras[0].scale" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"sd_kohya_unet_locon","weight":1}]}""", "loras[0].weight" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"sd_kohya_unet_locon"},{"name":"sd_kohya_unet_locon","scale":0.5}]}""", "loras[1].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"a"},{"name":"b"},{"name":"c"},{"name":"d"},{"name":"e"}]}""", "loras" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","loras":[{"name":"sdxl_peft_unet_r8"}]}""", "loras[0].name" },
+        { """{"model":"tiny-sdxl-turbo","prompt":"a fox","loras":[{"name":"sd_kohya_unet_te"}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo-lcm-lora","prompt":"a fox","loras":[{"name":"sd_lcm_lora_diffusers_fp16"}]}""", "loras[0].name" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","scheduler":"LCMScheduler"}""", "scheduler" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","scheduler":{"_class_name":"DDIMScheduler"}}""", "scheduler" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","scheduler":{"timestep_spacing":"leading"}}""", "scheduler" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","scheduler":{"_class_name":"LCMScheduler","karras":true}}""", "scheduler.karras" },
+        { """{"model":"tiny-sd-turbo","prompt":"a fox","scheduler":{"_class_name":"EulerDiscreteScheduler","prediction_type":"noise"}}""", "scheduler" },
     };
 
     [Theory]

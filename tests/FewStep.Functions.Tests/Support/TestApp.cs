@@ -75,6 +75,11 @@ internal sealed class TestApp : IAsyncDisposable
     public const string MissingModel = "not-installed";
     public const string BrokenModel = "tiny-sd-turbo-broken";
 
+    /// <summary>tiny-sd-turbo with the corpus LCM-LoRA and LCMScheduler, as a catalog entry bundles them.</summary>
+    public const string LcmLoraModel = "tiny-sd-turbo-lcm-lora";
+
+    public const string LcmLora = "sd_lcm_lora_diffusers_fp16";
+
     private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("fewstep-app-");
     private readonly CancellationTokenSource _stopping = new();
     private DurableTaskTestHost? _inProcess;
@@ -281,12 +286,27 @@ internal sealed class TestApp : IAsyncDisposable
             new { name = LcmModel, folder = ConformancePaths.Model(LcmModel), steps = 4, min_steps = 1, max_steps = 8, guidance_scale = 8f, max_guidance_scale = 15f, width = 64, height = 64, max_width = 256, max_height = 256 },
             new { name = MissingModel, folder = "no-such-folder", steps = 1, min_steps = 1, max_steps = 4 },
         };
+
+        // The corpus LoRAs, installed as a user would: files in <ModelRoot>/loras, named by file name.
+        var loras = Directory.CreateDirectory(Path.Combine(ModelRoot, "loras")).FullName;
+        foreach (var file in Directory.GetFiles(ConformancePaths.Loras, "*.safetensors"))
+        {
+            File.Copy(file, Path.Combine(loras, Path.GetFileName(file)));
+        }
+
+        var bundled = new
+        {
+            name = LcmLoraModel, folder = ConformancePaths.Model(Model), steps = 4, min_steps = 2, max_steps = 8, guidance_scale = 1f, max_guidance_scale = 2f,
+            width = 64, height = 64, max_width = 256, max_height = 256,
+            loras = new[] { new { name = LcmLora, scale = 1f } },
+            scheduler = new Dictionary<string, string> { ["_class_name"] = "LCMScheduler" },
+        };
         if (options.WithBrokenModel)
         {
             models.Add(new { name = BrokenModel, folder = CopyWithCorruptUnet(ConformancePaths.Model(Model), Path.Combine(ModelRoot, BrokenModel)), steps = 1, min_steps = 1, max_steps = 4, guidance_scale = 0f, max_guidance_scale = 10f, width = 64, height = 64, max_width = 256, max_height = 256 });
         }
 
-        await File.WriteAllTextAsync(catalog, JsonSerializer.Serialize(new { models }));
+        await File.WriteAllTextAsync(catalog, JsonSerializer.Serialize(new { models = models.Append(bundled) }));
 
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
