@@ -7,7 +7,7 @@ using FewStep.Onnx.Sessions;
 namespace FewStep.Benchmarks;
 
 /// <summary>
-/// Four benchmarks: <c>noise</c>, the torch generator on an SDXL batch of 4. <c>orchestration [--images N] [--batch B] [--runs R]</c>: the durable orchestration with a
+/// Benchmarks: <c>lora --model DIR [--rank R] [--plain]</c>, the cost of merging a LoRA at load (see <see cref="LoraBenchmark"/>); <c>noise</c>, the torch generator on an SDXL batch of 4. <c>orchestration [--images N] [--batch B] [--runs R]</c>: the durable orchestration with a
 /// no-op renderer; <c>fairness</c>: a 1-image request behind a 2,000-image one. Otherwise the pipeline:
 /// <c>dotnet run -c Release --project tests/FewStep.Benchmarks -- --model PATH [--steps N] [--size WxH]
 /// [--batch 1,4] [--runs R] [--warmup W] [--guidance G] [--provider cpu|cuda] [--device N] [--json]</c>.
@@ -48,6 +48,19 @@ internal static class Program
         if (args.Length > 0 && args[0] == "noise")
         {
             return NoiseBenchmark.Run(20);
+        }
+
+        if (args.Length > 0 && args[0] == "lora")
+        {
+            var loraModel = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault();
+            var rank = args.SkipWhile(a => a != "--rank").Skip(1).Select(r => int.Parse(r, CultureInfo.InvariantCulture)).FirstOrDefault(64);
+            if (loraModel is null)
+            {
+                Console.Error.WriteLine("usage: FewStep.Benchmarks lora --model DIR [--rank R] [--plain]");
+                return 2;
+            }
+
+            return LoraBenchmark.Run(loraModel, rank, args.Contains("--plain"));
         }
 
         if (args.Length > 0 && args[0] == "fairness")

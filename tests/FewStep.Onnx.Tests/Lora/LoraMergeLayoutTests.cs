@@ -197,5 +197,35 @@ public sealed class LoraMergeLayoutTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => merged.AddTo(options));
     }
 
+    [Theory]
+    [InlineData(GraphOptimizationLevel.ORT_ENABLE_ALL)]
+    [InlineData(GraphOptimizationLevel.ORT_DISABLE_ALL)]
+    public void Onnx_runtime_copies_external_initializers_so_the_merged_buffers_may_go_once_the_session_exists(GraphOptimizationLevel level)
+    {
+        // LoraApplication disposes the merged weights of an external-data model right after creating its session;
+        // if ONNX Runtime ever read them in place instead, this turns the output into garbage and fails.
+        var random = new Random(11);
+        var model = SingleLayerModel.Conv(16, 24, kernel: 3, size: 8, stride: 2, pad: 1);
+        var weight = LoraTestData.RandomValues(random, 24 * 16 * 3 * 3, 0.5f);
+        var path = model.Write(_temp, weight, externalFile: "model.onnx_data");
+        var lora = model.RandomLora(random, 4);
+        var merged = LoraMerge.Merge(OnnxWeightIndex.Read(path), "unet", [(lora, 1f)]);
+        var expectedWeight = merged.ReadMerged(SingleLayerModel.WeightName);
+        using var options = new SessionOptions { GraphOptimizationLevel = level };
+        merged.AddTo(options);
+        using var session = new InferenceSession(path, options);
+
+        merged.OverwriteBuffers(0x7f);
+        merged.Dispose();
+        GC.Collect();
+
+        var x = LoraTestData.RandomValues(random, (int)model.InputShape.Aggregate(1L, (n, d) => n * d));
+        using var input = OrtValue.CreateTensorValueFromMemory(x, model.InputShape);
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, ["x"], [input], ["y"]);
+        var actual = results[0].GetTensorDataAsSpan<float>().ToArray();
+        Assert.True(LoraTestData.MaxAbsDifference(model.Compute(x, expectedWeight), actual) < 1e-4f);
+    }
+
     private static (SingleLayerModel Model, LoraLayer Lora) Case(SingleLayerModel model, Func<SingleLayerModel, LoraLayer> lora) => (model, lora(model));
 }
