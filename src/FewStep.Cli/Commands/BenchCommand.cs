@@ -43,7 +43,7 @@ public sealed class BenchCommand(CliContext cli) : AsyncCommand<BenchSettings>
     {
         var inv = CultureInfo.InvariantCulture;
         cli.Console.MarkupLineInterpolated(
-            $"model [bold]{report.Model}[/] ({report.Pipeline}) on {report.Provider}, {report.Steps} step(s), {report.Width}x{report.Height}, peak working set {report.PeakWorkingSetMb.ToString("F0", inv)} MB");
+            $"model [bold]{report.Model}[/] ({report.Pipeline}) on {report.Provider}, {report.Steps} step(s), {report.Width}x{report.Height}, peak working set {report.PeakWorkingSetMb.ToString("F0", inv)} MB, {report.WorkingSetAfterMb.ToString("F0", inv)} MB after the runs");
         var summary = new Table().AddColumns("batch", "runs", "median ms", "with PNG ms", "ONNX ms", "images/s", "overhead ratio");
         foreach (var b in report.Batches)
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using FewStep.Onnx.Lora;
 using FewStep.Onnx.Pipelines;
 using FewStep.Onnx.Sessions;
@@ -15,7 +16,7 @@ internal static class PipelineLoader
     public static async Task<ITextToImagePipeline> LoadAsync(
         CliContext context, ResolvedModel model, ExecutionProviderKind provider, IReadOnlyList<LoraSpec> loras, CancellationToken cancellationToken)
     {
-        var sessions = new OnnxSessionFactory(new OnnxExecutionOptions { ExecutionProvider = provider, FallBackToCpu = true });
+        var sessions = new OnnxSessionFactory(ExecutionOptions(provider));
         var with = loras.Count == 0 ? string.Empty : $" with {loras.Count} LoRA(s)";
         var pipeline = await context.Console.Status()
             .StartAsync($"Loading {Markup.Escape(model.Name)}{with}...", _ => Task.Run(
@@ -27,5 +28,20 @@ internal static class PipelineLoader
         }
 
         return pipeline;
+    }
+
+    /// <summary>
+    /// The <c>Onnx</c> settings from <c>Onnx__*</c> environment variables, as the Functions app reads them (memory,
+    /// threads, attention fusion, CUDA provider options); <c>--device</c> chooses the provider, and a CLI run falls
+    /// back to CPU when CUDA is unusable.
+    /// </summary>
+    internal static OnnxExecutionOptions ExecutionOptions(ExecutionProviderKind provider)
+    {
+        // A CLI run is over before cuDNN's exhaustive search would pay for itself.
+        var options = new OnnxExecutionOptions { CudnnConvAlgoSearch = "HEURISTIC" };
+        new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(OnnxExecutionOptions.SectionName).Bind(options);
+        options.ExecutionProvider = provider;
+        options.FallBackToCpu = true;
+        return options;
     }
 }

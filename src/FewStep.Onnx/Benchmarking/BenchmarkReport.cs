@@ -5,7 +5,10 @@ using System.Text.Json.Serialization;
 
 namespace FewStep.Onnx.Benchmarking;
 
-/// <summary>The pipeline benchmark's figures: per batch size, and the headline numbers of batch 1.</summary>
+/// <summary>
+/// The pipeline benchmark's figures: per batch size, and the headline numbers of batch 1. <see cref="WorkingSetAfterMb"/>
+/// is what the process still holds once the runs are over, as a warm worker holds it between requests.
+/// </summary>
 public sealed record BenchmarkReport(
     string Model,
     string Pipeline,
@@ -14,6 +17,7 @@ public sealed record BenchmarkReport(
     int Width,
     int Height,
     double PeakWorkingSetMb,
+    double WorkingSetAfterMb,
     IReadOnlyList<BatchBenchmark> Batches)
 {
     private static readonly JsonSerializerOptions s_json = new()
@@ -45,6 +49,7 @@ public sealed record BenchmarkReport(
             ["images_per_s"] = Round(headline.ImagesPerSecond),
             ["overhead_ratio"] = Math.Round(headline.OverheadRatio, 4),
             ["peak_working_set_mb"] = Round(PeakWorkingSetMb),
+            ["working_set_after_mb"] = Round(WorkingSetAfterMb),
             ["stages_ms"] = headline.Stages.ToDictionary(s => s.Key, s => Round(s.Value)),
             ["batches"] = Batches.Select(b => new Dictionary<string, object>
             {
@@ -65,7 +70,7 @@ public sealed record BenchmarkReport(
     {
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        text.AppendLine(inv, $"model {Model} ({Pipeline}) on {Provider}, {Steps} step(s), {Width}x{Height}, peak working set {PeakWorkingSetMb:F0} MB");
+        text.AppendLine(inv, $"model {Model} ({Pipeline}) on {Provider}, {Steps} step(s), {Width}x{Height}, peak working set {PeakWorkingSetMb:F0} MB, {WorkingSetAfterMb:F0} MB after the runs");
         foreach (var batch in Batches)
         {
             text.AppendLine();

@@ -27,6 +27,7 @@ public static class PipelineBenchmark
             settings.Width ?? pipeline.DefaultSize,
             settings.Height ?? pipeline.DefaultSize,
             process.PeakWorkingSet64 / (1024.0 * 1024.0),
+            process.WorkingSet64 / (1024.0 * 1024.0),
             batches);
     }
 

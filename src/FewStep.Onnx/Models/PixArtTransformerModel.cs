@@ -66,54 +66,52 @@ public sealed class PixArtTransformerModel : IDisposable
         ArgumentNullException.ThrowIfNull(buffers);
         buffers.HiddenStates.Stage();
         using var timestepValue = OrtInputs.Timestep(Session, Timestep, timestep, buffers.Rows);
-        buffers.SetTimestep(timestepValue);
-        Session.Run(buffers.InputNames, buffers.InputValues, [OutHiddenStates], [buffers.Output.Value], clock, cancellationToken);
+        buffers.Binding.BindInput(Timestep, timestepValue);
+        buffers.Binding.Run(clock, cancellationToken);
         buffers.Output.Complete();
     }
 
     public void Dispose() => Session.Dispose();
 
     /// <summary>The tensors of one generation's transformer calls, allocated once and reused on every step.</summary>
-    public sealed class Buffers : IDisposable
+    public sealed class Buffers : IDisposable, Pipelines.IDenoiserBuffers
     {
         private readonly List<IDisposable> _owned = [];
-        private readonly string[] _inputNames;
-        private readonly OrtValue?[] _inputValues;
+        private readonly PixArtTransformerModel _model;
+        private readonly DeviceBinding _binding;
 
         internal Buffers(PixArtTransformerModel model, TransformerConditioning conditioning, int latentHeight, int latentWidth)
         {
+            _model = model;
             var session = model.Session;
             var rows = conditioning.Rows;
             Rows = rows;
+            _binding = Own(new DeviceBinding(session));
             try
             {
                 HiddenStates = Own(new FloatTensorBinding(session, PixArtTransformerModel.HiddenStates, session.RequireInput(PixArtTransformerModel.HiddenStates),
                     [rows, model.Config.InChannels, latentHeight, latentWidth]));
                 Output = Own(new FloatTensorBinding(session, OutHiddenStates, session.RequireOutput(OutHiddenStates),
                     [rows, model.Config.OutputChannels, latentHeight, latentWidth]));
-                var names = new List<string> { PixArtTransformerModel.HiddenStates, Timestep };
-                var values = new List<OrtValue?> { HiddenStates.Value, null };
+                _binding.BindInput(PixArtTransformerModel.HiddenStates, HiddenStates.Value);
+                _binding.BindOutput(OutHiddenStates, Output.Value);
 
                 void AddFloats(string name, float[] data, int[] shape)
                 {
                     var binding = Own(new FloatTensorBinding(session, name, session.RequireInput(name), shape));
                     data.CopyTo(binding.Data, 0);
                     binding.Stage();
-                    names.Add(name);
-                    values.Add(binding.Value);
+                    _binding.BindConstant(name, binding.Value);
                 }
 
                 AddFloats(EncoderHiddenStates, conditioning.EncoderHiddenStates, [rows, conditioning.SequenceLength, conditioning.HiddenWidth]);
-                names.Add(EncoderAttentionMask);
-                values.Add(Own(OrtInputs.Mask(session, EncoderAttentionMask, conditioning.EncoderAttentionMask, [rows, conditioning.SequenceLength])));
+                _binding.BindConstant(EncoderAttentionMask,
+                    Own(OrtInputs.Mask(session, EncoderAttentionMask, conditioning.EncoderAttentionMask, [rows, conditioning.SequenceLength])));
                 if (conditioning.Resolution is { } resolution && conditioning.AspectRatio is { } aspectRatio)
                 {
                     AddFloats(Resolution, resolution, [rows, 2]);
                     AddFloats(AspectRatio, aspectRatio, [rows, 1]);
                 }
-
-                _inputNames = [.. names];
-                _inputValues = [.. values];
             }
             catch
             {
@@ -130,9 +128,19 @@ public sealed class PixArtTransformerModel : IDisposable
         /// <summary>The transformer output <c>out_hidden_states</c> [rows, out_channels, h, w]: read it after each call.</summary>
         public FloatTensorBinding Output { get; } = null!;
 
-        internal IReadOnlyCollection<string> InputNames => _inputNames;
+        internal DeviceBinding Binding => _binding;
 
-        internal IReadOnlyCollection<OrtValue> InputValues => _inputValues!;
+        string Pipelines.IDenoiserBuffers.Name => "transformer";
+
+        float[] Pipelines.IDenoiserBuffers.Input => HiddenStates.Data;
+
+        float[] Pipelines.IDenoiserBuffers.Output => Output.Data;
+
+        void Pipelines.IDenoiserBuffers.Run(double timestep, OnnxRunClock? clock, CancellationToken cancellationToken) =>
+            _model.Run(this, timestep, clock, cancellationToken);
+
+        // The transformer takes the timestep once per row.
+        IReadOnlyList<long> Pipelines.IDenoiserBuffers.TimestepInput(double timestep) => Enumerable.Repeat((long)timestep, Rows).ToArray();
 
         public void Dispose()
         {
@@ -142,7 +150,6 @@ public sealed class PixArtTransformerModel : IDisposable
             }
         }
 
-        internal void SetTimestep(OrtValue timestep) => _inputValues[1] = timestep;
 
         private T Own<T>(T item)
             where T : IDisposable

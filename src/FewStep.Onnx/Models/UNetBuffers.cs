@@ -1,37 +1,36 @@
 using FewStep.Onnx.Sessions;
-using Microsoft.ML.OnnxRuntime;
 
 namespace FewStep.Onnx.Models;
 
-/// <summary>The tensors of one generation's UNet calls, allocated once and reused on every step.</summary>
-public sealed class UNetBuffers : IDisposable
+/// <summary>
+/// The tensors of one generation's UNet calls, allocated and bound once (<see cref="DeviceBinding"/>: on CUDA the
+/// conditioning stays in device memory) and reused on every step.
+/// </summary>
+public sealed class UNetBuffers : IDisposable, Pipelines.IDenoiserBuffers
 {
+    private readonly UNetModel _unet;
     private readonly List<FloatTensorBinding> _constants = [];
-    private readonly string[] _inputNames;
-    private readonly OrtValue?[] _inputValues;
+    private readonly DeviceBinding _binding;
 
     internal UNetBuffers(UNetModel unet, UNetConditioning conditioning, int latentHeight, int latentWidth)
     {
+        _unet = unet;
         var rows = conditioning.Rows;
+        Rows = rows;
+        _binding = new DeviceBinding(unet.Session);
         try
         {
             Sample = new FloatTensorBinding(unet.Session, UNetModel.Sample, unet.Session.RequireInput(UNetModel.Sample),
                 [rows, unet.Config.InChannels, latentHeight, latentWidth]);
             Output = new FloatTensorBinding(unet.Session, UNetModel.OutSample, unet.Session.RequireOutput(UNetModel.OutSample),
                 [rows, unet.Config.OutChannels, latentHeight, latentWidth]);
-            var names = new List<string> { UNetModel.Sample, UNetModel.Timestep, UNetModel.EncoderHiddenStates };
-            _constants.Add(unet.Bind(UNetModel.EncoderHiddenStates,
+            _binding.BindInput(UNetModel.Sample, Sample.Value);
+            _binding.BindOutput(UNetModel.OutSample, Output.Value);
+            AddConstant(unet.Bind(UNetModel.EncoderHiddenStates,
                 [rows, conditioning.SequenceLength, conditioning.HiddenWidth], conditioning.EncoderHiddenStates));
-            AddOptional(unet, names, UNetModel.TextEmbeds, conditioning.TextEmbeds, rows, "SDXL's pooled text embedding");
-            AddOptional(unet, names, UNetModel.TimeIds, conditioning.TimeIds, rows, "SDXL's time ids");
-            AddOptional(unet, names, UNetModel.TimestepCond, conditioning.TimestepCond, rows, "LCM's guidance embedding");
-            _inputNames = names.ToArray();
-            _inputValues = new OrtValue?[_inputNames.Length];
-            _inputValues[0] = Sample.Value;
-            for (var i = 0; i < _constants.Count; i++)
-            {
-                _inputValues[i + 2] = _constants[i].Value;
-            }
+            AddOptional(unet, UNetModel.TextEmbeds, conditioning.TextEmbeds, rows, "SDXL's pooled text embedding");
+            AddOptional(unet, UNetModel.TimeIds, conditioning.TimeIds, rows, "SDXL's time ids");
+            AddOptional(unet, UNetModel.TimestepCond, conditioning.TimestepCond, rows, "LCM's guidance embedding");
         }
         catch
         {
@@ -46,14 +45,24 @@ public sealed class UNetBuffers : IDisposable
     /// <summary>The UNet output <c>out_sample</c>: read it after each call.</summary>
     public FloatTensorBinding Output { get; } = null!;
 
-    internal IReadOnlyCollection<string> InputNames => _inputNames;
+    public int Rows { get; }
 
-    internal IReadOnlyCollection<OrtValue> InputValues => _inputValues!;
+    internal DeviceBinding Binding => _binding;
 
-    internal void SetTimestep(OrtValue timestep) => _inputValues[1] = timestep;
+    string Pipelines.IDenoiserBuffers.Name => "unet";
+
+    float[] Pipelines.IDenoiserBuffers.Input => Sample.Data;
+
+    float[] Pipelines.IDenoiserBuffers.Output => Output.Data;
+
+    void Pipelines.IDenoiserBuffers.Run(double timestep, OnnxRunClock? clock, CancellationToken cancellationToken) =>
+        _unet.Run(this, timestep, clock, cancellationToken);
+
+    IReadOnlyList<long>? Pipelines.IDenoiserBuffers.TimestepInput(double timestep) => null;
 
     public void Dispose()
     {
+        _binding.Dispose();
         Sample?.Dispose();
         Output?.Dispose();
         foreach (var binding in _constants)
@@ -62,7 +71,13 @@ public sealed class UNetBuffers : IDisposable
         }
     }
 
-    private void AddOptional(UNetModel unet, List<string> names, string name, float[]? values, int rows, string what)
+    private void AddConstant(FloatTensorBinding binding)
+    {
+        _constants.Add(binding);
+        _binding.BindConstant(binding.Name, binding.Value);
+    }
+
+    private void AddOptional(UNetModel unet, string name, float[]? values, int rows, string what)
     {
         if (values is null)
         {
@@ -70,7 +85,6 @@ public sealed class UNetBuffers : IDisposable
         }
 
         unet.RequireConditioningInput(name, what);
-        _constants.Add(unet.Bind(name, [rows, values.Length / rows], values));
-        names.Add(name);
+        AddConstant(unet.Bind(name, [rows, values.Length / rows], values));
     }
 }

@@ -48,8 +48,8 @@ public sealed class UNetModel : IDisposable
         ArgumentNullException.ThrowIfNull(buffers);
         buffers.Sample.Stage();
         using var timestepValue = OrtInputs.Timestep(Session, Timestep, timestep, 1);
-        buffers.SetTimestep(timestepValue);
-        Session.Run(buffers.InputNames, buffers.InputValues, [OutSample], [buffers.Output.Value], clock, cancellationToken);
+        buffers.Binding.BindInput(Timestep, timestepValue);
+        buffers.Binding.Run(clock, cancellationToken);
         buffers.Output.Complete();
     }
 

@@ -9,12 +9,15 @@ public sealed class VaeDecoderModel : IDisposable
     public const string LatentSample = "latent_sample";
     public const string Sample = "sample";
 
-    public VaeDecoderModel(OnnxModelSession session, VaeConfig config)
+    /// <param name="imagesPerRun">Images decoded per run (diffusers' <c>enable_vae_slicing</c> is 1); 0: the whole batch at once.</param>
+    public VaeDecoderModel(OnnxModelSession session, VaeConfig config, int imagesPerRun = 1)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegative(imagesPerRun);
         Session = session;
         Config = config;
+        ImagesPerRun = imagesPerRun;
         session.RequireInput(LatentSample);
         session.RequireOutput(Sample);
     }
@@ -23,20 +26,56 @@ public sealed class VaeDecoderModel : IDisposable
 
     public VaeConfig Config { get; }
 
-    /// <summary>Decodes [batch, latent_channels, h, w] latents into [batch, out_channels, h·f, w·f] pixels.</summary>
+    public int ImagesPerRun { get; }
+
+    /// <summary>
+    /// Decodes [batch, latent_channels, h, w] latents into [batch, out_channels, h·f, w·f] pixels, <see cref="ImagesPerRun"/>
+    /// images per run: the decoder's activations at full resolution (128 channels × h·f × w·f per image, several alive
+    /// at once) are what a batch multiplies, and each image decodes on its own (the VAE has no cross-image terms).
+    /// </summary>
     public float[] Decode(float[] latents, int batch, int latentHeight, int latentWidth, OnnxRunClock? clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(latents);
         var f = Config.ScaleFactor;
-        using var input = new FloatTensorBinding(Session, LatentSample, Session.RequireInput(LatentSample),
-            [batch, Config.LatentChannels, latentHeight, latentWidth]);
-        using var output = new FloatTensorBinding(Session, Sample, Session.RequireOutput(Sample),
-            [batch, Config.OutChannels, latentHeight * f, latentWidth * f]);
-        latents.CopyTo(input.Data, 0);
-        input.Stage();
-        Session.Run([LatentSample], [input.Value], [Sample], [output.Value], clock, cancellationToken);
-        output.Complete();
-        return output.Data;
+        var slice = ImagesPerRun == 0 ? batch : Math.Min(ImagesPerRun, batch);
+        var latentLength = Config.LatentChannels * latentHeight * latentWidth;
+        var pixelLength = Config.OutChannels * latentHeight * f * latentWidth * f;
+        var pixels = slice == batch ? null : new float[batch * pixelLength];
+        FloatTensorBinding? input = null, output = null;
+        try
+        {
+            for (var start = 0; start < batch; start += slice)
+            {
+                var count = Math.Min(slice, batch - start);
+                if (input is null || input.Shape[0] != count)
+                {
+                    input?.Dispose();
+                    output?.Dispose();
+                    input = new FloatTensorBinding(Session, LatentSample, Session.RequireInput(LatentSample),
+                        [count, Config.LatentChannels, latentHeight, latentWidth]);
+                    output = new FloatTensorBinding(Session, Sample, Session.RequireOutput(Sample),
+                        [count, Config.OutChannels, latentHeight * f, latentWidth * f]);
+                }
+
+                latents.AsSpan(start * latentLength, count * latentLength).CopyTo(input.Data);
+                input.Stage();
+                Session.Run([LatentSample], [input.Value], [Sample], [output!.Value], clock, cancellationToken);
+                output.Complete();
+                if (pixels is null)
+                {
+                    return output.Data;
+                }
+
+                output.Data.AsSpan(0, count * pixelLength).CopyTo(pixels.AsSpan(start * pixelLength));
+            }
+
+            return pixels!;
+        }
+        finally
+        {
+            input?.Dispose();
+            output?.Dispose();
+        }
     }
 
     public void Dispose() => Session.Dispose();

@@ -80,7 +80,8 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         using var loader = new ComponentLoader();
         var unet = loader.Add(new UNetModel(loras.CreateSession(sessions, "unet", folder.OnnxPath("unet")), unetConfig));
         var vae = loader.Add(new VaeDecoderModel(
-            sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
+            sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder"),
+            sessions.Options.VaeDecodeBatch));
         var encoder = loader.Add(CreatePromptEncoder(folder, sessions, loras, unet, loader));
         CheckComponentsFit(folder, unet, encoder);
         var pipeline = new DiffusionPipeline(folder, encoder, unet, vae, scheduler) { Loras = loras.Applied };
@@ -127,50 +128,23 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         observer.OnInitialLatents(latents);
 
         // 4. Denoise.
-        var prevSample = new float[latentLength];
-        var predOriginal = new float[latentLength];
-        var guided = conditioning.ClassifierFreeGuidance ? new float[latentLength] : null;
+        DenoisingLoop.Result denoised;
         using (var buffers = UNet.CreateBuffers(conditioning, latentHeight, latentWidth))
         {
-            for (var i = 0; i < timesteps.Count; i++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var copies = conditioning.ClassifierFreeGuidance ? 2 : 1;
-                var factor = scheduler.ScaleModelInputFactor(i);
-                for (var c = 0; c < copies; c++)
-                {
-                    System.Numerics.Tensors.TensorPrimitives.Multiply(latents, factor, buffers.Sample.Data.AsSpan(c * latentLength, latentLength));
-                }
-
-                using (var stage = stages.Begin(string.Create(CultureInfo.InvariantCulture, $"unet_step_{i}")))
-                {
-                    UNet.Run(buffers, timesteps[i], stage.Clock, cancellationToken);
-                }
-
-                using (stages.Begin(string.Create(CultureInfo.InvariantCulture, $"scheduler_step_{i}")))
-                {
-                    var unetOut = buffers.Output.Data.AsSpan();
-                    ReadOnlySpan<float> modelOutput = unetOut[..latentLength];
-                    if (guided is not null)
-                    {
-                        LatentMath.CombineGuidance(unetOut[..latentLength], unetOut.Slice(latentLength, latentLength), request.GuidanceScale, guided);
-                        modelOutput = guided;
-                    }
-
-                    scheduler.Step(i, modelOutput, latents, noise, prevSample, predOriginal);
-                }
-
-                observer.OnStep(new DenoisingStep(i, timesteps.Count, timesteps[i], buffers.Sample.Data, buffers.Output.Data,
-                    guided ?? buffers.Output.Data.AsMemory(0, latentLength), prevSample, predOriginal));
-                (latents, prevSample) = (prevSample, latents);
-            }
+            denoised = DenoisingLoop.Run(scheduler, latents, buffers, batch, UNet.Config.InChannels, conditioning.ClassifierFreeGuidance,
+                request.GuidanceScale, noise, Folder.Name, UNetNonFiniteHint, observer, stages, cancellationToken);
         }
 
         // 5. Decode: LCM decodes its last x0 estimate ("denoised"), the others the last sample.
-        var final = Family == PipelineFamily.LatentConsistency ? predOriginal : latents;
+        var final = Family == PipelineFamily.LatentConsistency ? denoised.PredOriginal : denoised.Latents;
         var images = Decode(final, request, prompts, batch, latentHeight, latentWidth, observer, stages, cancellationToken);
         return new GenerationResult(images, stages.Finish());
     }
+
+    // SD 2.x-based float16 exports (SD-Turbo among them) overflow in attention: the known cause of NaN in the UNet.
+    private const string UNetNonFiniteHint =
+        "A float16 UNet of an SD 2.x-based model (SD-Turbo) is known to overflow in attention; use its float32 export, " +
+        "or a float16 export whose attention runs in float32 (upcast_attention).";
 
     public void Dispose()
     {

@@ -86,7 +86,8 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         var transformer = loader.Add(new PixArtTransformerModel(
             sessions.Create("transformer", folder.OnnxPath("transformer")), folder.ReadConfig<TransformerConfig>("transformer")));
         var vae = loader.Add(new VaeDecoderModel(
-            sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder")));
+            sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder"),
+            sessions.Options.VaeDecodeBatch));
         var encoder = loader.Add(new T5EncoderModel(
             sessions.Create("text_encoder", folder.OnnxPath("text_encoder")), folder.ReadConfig<T5EncoderConfig>("text_encoder")));
         CheckComponentsFit(folder, encoder, transformer, vae);
@@ -130,53 +131,17 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         observer.OnInitialLatents(latents);
 
         // 4. Denoise.
-        var prevSample = new float[latentLength];
-        var predOriginal = new float[latentLength];
-        var plane = latentHeight * latentWidth;
-        var outChannels = Transformer.Config.OutputChannels;
-        var outLength = batch * outChannels * plane;
-        var guided = call.ClassifierFreeGuidance ? new float[outLength] : null;
-        var modelOutput = new float[latentLength];
+        DenoisingLoop.Result denoised;
         using (var buffers = Transformer.CreateBuffers(conditioning, latentHeight, latentWidth))
         {
-            var copies = call.ClassifierFreeGuidance ? 2 : 1;
-            for (var i = 0; i < timesteps.Count; i++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var factor = scheduler.ScaleModelInputFactor(i);
-                for (var c = 0; c < copies; c++)
-                {
-                    TensorPrimitives.Multiply(latents, factor, buffers.HiddenStates.Data.AsSpan(c * latentLength, latentLength));
-                }
-
-                using (var stage = stages.Begin(string.Create(CultureInfo.InvariantCulture, $"transformer_step_{i}")))
-                {
-                    Transformer.Run(buffers, timesteps[i], stage.Clock, cancellationToken);
-                }
-
-                using (stages.Begin(string.Create(CultureInfo.InvariantCulture, $"scheduler_step_{i}")))
-                {
-                    // Guidance on all output channels (learned sigma included), then the prediction half only.
-                    var output = buffers.Output.Data.AsSpan();
-                    ReadOnlySpan<float> combined = output[..outLength];
-                    if (guided is not null)
-                    {
-                        LatentMath.CombineGuidance(output[..outLength], output.Slice(outLength, outLength), request.GuidanceScale, guided);
-                        combined = guided;
-                    }
-
-                    KeepFirstChannels(combined, batch, outChannels, channels, plane, modelOutput);
-                    scheduler.Step(i, modelOutput, latents, noise, prevSample, predOriginal);
-                }
-
-                observer.OnStep(new DenoisingStep(i, timesteps.Count, timesteps[i], buffers.HiddenStates.Data, buffers.Output.Data,
-                    modelOutput, prevSample, predOriginal, "transformer", Enumerable.Repeat((long)timesteps[i], buffers.Rows).ToArray()));
-                (latents, prevSample) = (prevSample, latents);
-            }
+            denoised = DenoisingLoop.Run(scheduler, latents, buffers, batch, channels, call.ClassifierFreeGuidance,
+                request.GuidanceScale, noise, Folder.Name,
+                "A float16 transformer can overflow in attention or its feed-forward layers; use the float32 export.",
+                observer, stages, cancellationToken);
         }
 
         // 5. Decode the last prev_sample (on LCM's last step it equals denoised).
-        var images = Decode(latents, request, call, batch, latentHeight, latentWidth, observer, stages, cancellationToken);
+        var images = Decode(denoised.Latents, request, call, batch, latentHeight, latentWidth, observer, stages, cancellationToken);
         return new GenerationResult(images, stages.Finish());
     }
 
@@ -213,16 +178,6 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         {
             throw new DiffusionException(
                 $"'{folder.Root}': the transformer's out_channels is {config.OutputChannels}; PixArt needs in_channels ({config.InChannels}) or twice that (learned sigma).");
-        }
-    }
-
-    // diffusers: the first half of the channels when out_channels // 2 == latent channels, else all of them.
-    private static void KeepFirstChannels(ReadOnlySpan<float> output, int batch, int outChannels, int channels, int plane, Span<float> destination)
-    {
-        var keep = channels * plane;
-        for (var b = 0; b < batch; b++)
-        {
-            output.Slice(b * outChannels * plane, keep).CopyTo(destination.Slice(b * keep, keep));
         }
     }
 

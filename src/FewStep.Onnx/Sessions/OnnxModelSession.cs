@@ -12,14 +12,21 @@ namespace FewStep.Onnx.Sessions;
 public sealed class OnnxModelSession : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly Lock _gate = new();
+    private OrtAllocator? _deviceAllocator;
+    private OrtMemoryInfo? _deviceMemory;
 
-    internal OnnxModelSession(string component, string modelPath, InferenceSession session, ExecutionProviderKind provider)
+    internal OnnxModelSession(string component, string modelPath, InferenceSession session, ExecutionProviderKind provider, int deviceId = 0)
     {
         Component = component;
         ModelPath = modelPath;
         _session = session;
         Provider = provider;
+        DeviceId = deviceId;
     }
+
+    /// <summary>The CUDA device the session runs on (meaningful when <see cref="Provider"/> is CUDA).</summary>
+    public int DeviceId { get; }
 
     /// <summary>The component folder name (<c>unet</c>, <c>text_encoder_2</c>, ...), used in messages.</summary>
     public string Component { get; }
@@ -61,11 +68,38 @@ public sealed class OnnxModelSession : IDisposable
         CancellationToken cancellationToken) =>
         Timed(runOptions => _session.Run(runOptions, inputNames, inputs, outputNames), clock, cancellationToken);
 
+    /// <summary>Runs with the inputs and outputs bound in <paramref name="binding"/>.</summary>
+    public void Run(OrtIoBinding binding, OnnxRunClock? clock, CancellationToken cancellationToken) =>
+        Timed(runOptions =>
+        {
+            _session.RunWithBinding(runOptions, binding);
+            return true;
+        }, clock, cancellationToken);
+
+    internal OrtIoBinding CreateIoBinding() => _session.CreateIoBinding();
+
+    /// <summary>The session's CUDA device allocator (created on first use; CUDA sessions only).</summary>
+    internal OrtAllocator DeviceAllocator()
+    {
+        lock (_gate)
+        {
+            if (_deviceAllocator is null)
+            {
+                _deviceMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, DeviceId, OrtMemType.Default);
+                _deviceAllocator = new OrtAllocator(_session, _deviceMemory);
+            }
+
+            return _deviceAllocator;
+        }
+    }
+
     /// <summary>What the session reads from while it lives (merged LoRA weights given as initializers); disposed after it.</summary>
     internal IDisposable? KeepAlive { get; set; }
 
     public void Dispose()
     {
+        _deviceAllocator?.Dispose();
+        _deviceMemory?.Dispose();
         _session.Dispose();
         KeepAlive?.Dispose();
         KeepAlive = null;

@@ -1,6 +1,7 @@
 using FewStep.Diffusion;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using FewStep.Onnx.Graphs;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FewStep.Onnx.Sessions;
@@ -77,7 +78,8 @@ public sealed partial class OnnxSessionFactory
             {
                 using var cudaOptions = CreateSessionOptions(useCuda: true);
                 configure?.Invoke(cudaOptions);
-                return new OnnxModelSession(component, modelPath, Open(modelPath, modelBytes, cudaOptions), ExecutionProviderKind.Cuda);
+                var cudaModel = Prepare(component, modelPath, modelBytes, cudaOptions, allowFloat16Attention: true);
+                return new OnnxModelSession(component, modelPath, Open(modelPath, cudaModel, cudaOptions), ExecutionProviderKind.Cuda, _options.DeviceId);
             }
             catch (OnnxRuntimeException e) when (_options.FallBackToCpu)
             {
@@ -101,12 +103,69 @@ public sealed partial class OnnxSessionFactory
         configure?.Invoke(cpuOptions);
         try
         {
-            return new OnnxModelSession(component, modelPath, Open(modelPath, modelBytes, cpuOptions), ExecutionProviderKind.Cpu);
+            var cpuModel = Prepare(component, modelPath, modelBytes, cpuOptions, allowFloat16Attention: false);
+            return new OnnxModelSession(component, modelPath, Open(modelPath, cpuModel, cpuOptions), ExecutionProviderKind.Cpu);
+        }
+        catch (OnnxRuntimeException e) when (e.Message.Contains("Could not find an implementation", StringComparison.Ordinal) &&
+                                             ContribOps(modelPath, modelBytes) is { Count: > 0 } contrib)
+        {
+            throw new DiffusionException(
+                $"'{modelPath}' ({component}) uses ONNX Runtime contrib ops ({string.Join(", ", contrib)}) that this execution provider (CPU) " +
+                $"has no kernel for: it is an export optimised for GPUs (float16 with fused attention and GroupNorm). Run it on CUDA " +
+                $"({OnnxExecutionOptions.SectionName}:{nameof(OnnxExecutionOptions.ExecutionProvider)}=Cuda, --device cuda) or use a float32 export. ({e.Message})",
+                e);
         }
         catch (OnnxRuntimeException e)
         {
             throw new DiffusionException($"ONNX Runtime cannot load '{modelPath}' ({component}): {e.Message}", e);
         }
+    }
+
+    // The com.microsoft op types of a model's top-level graph (GPU exports' fused ops), for the message above.
+    private static List<string> ContribOps(string modelPath, byte[]? modelBytes)
+    {
+        try
+        {
+            var graph = OnnxModelGraph.Parse(modelBytes ?? File.ReadAllBytes(modelPath), modelPath);
+            return graph.Nodes.Where(n => n.Domain == AttentionFusion.MicrosoftDomain).Select(n => n.OpType).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (InvalidDataException)
+        {
+            return [];
+        }
+    }
+
+    // The model as the session gets it: with attention fused (see AttentionFusion) when enabled and matched, else as given.
+    // A model given as bytes finds its external data through the folder of the file it came from.
+    private byte[]? Prepare(string component, string modelPath, byte[]? modelBytes, SessionOptions options, bool allowFloat16Attention)
+    {
+        if (_options.FuseAttention)
+        {
+            var source = modelBytes ?? File.ReadAllBytes(modelPath);
+            byte[]? fused;
+            int count, attentions;
+            try
+            {
+                fused = AttentionFusion.Fuse(source, modelPath, allowFloat16Attention, out count, out attentions);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new DiffusionException($"{e.Message} ({component})", e);
+            }
+
+            if (fused is not null)
+            {
+                LogAttentionFused(_logger, component, count, attentions, modelPath);
+                modelBytes = fused;
+            }
+        }
+
+        if (modelBytes is not null && Path.GetDirectoryName(Path.GetFullPath(modelPath)) is { } folder)
+        {
+            options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
+        }
+
+        return modelBytes;
     }
 
     private static InferenceSession Open(string modelPath, byte[]? modelBytes, SessionOptions options) =>
@@ -130,6 +189,8 @@ public sealed partial class OnnxSessionFactory
         {
             GraphOptimizationLevel = _options.GraphOptimizationLevel,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            EnableMemoryPattern = _options.EnableMemoryPattern,
+            EnableCpuMemArena = _options.EnableCpuMemArena,
         };
         try
         {
@@ -140,7 +201,9 @@ public sealed partial class OnnxSessionFactory
 
             if (useCuda)
             {
-                options.AppendExecutionProvider_CUDA(_options.DeviceId);
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string>(_options.CudaProviderOptions()));
+                options.AppendExecutionProvider_CUDA(cuda);
             }
 
             return options;
@@ -151,6 +214,10 @@ public sealed partial class OnnxSessionFactory
             throw;
         }
     }
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug,
+        Message = "{Component}: {Fused} of {Softmaxes} attention blocks fused into MultiHeadAttention ({ModelPath})")]
+    private static partial void LogAttentionFused(ILogger logger, string component, int fused, int softmaxes, string modelPath);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning,
         Message = "CUDA execution provider unusable on device {DeviceId}; running on CPU instead. Cause: {Reason}")]

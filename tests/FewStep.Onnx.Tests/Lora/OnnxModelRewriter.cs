@@ -20,6 +20,51 @@ internal static class OnnxModelRewriter
         return result;
     }
 
+    /// <summary>
+    /// Writes <paramref name="model"/> as exporters write large models: each initializer's raw_data moved into
+    /// <c>model.onnx_data</c> beside <c>model.onnx</c> in <paramref name="directory"/>; returns the model's path.
+    /// </summary>
+    public static string WriteWithExternalWeights(byte[] model, string directory)
+    {
+        using var data = new MemoryStream();
+        var graphRewritten = Rewrite(model, (field, graph) => field != 7 ? graph : ByteString.CopyFrom(Rewrite(graph.ToByteArray(), (graphField, tensor) =>
+        {
+            if (graphField != 5)
+            {
+                return tensor;
+            }
+
+            var fields = Fields(tensor).ToList();
+            var raw = fields.Where(f => f.Field == 9).Select(f => f.Value.ToByteArray()).SingleOrDefault();
+            if (raw is null)
+            {
+                return tensor;
+            }
+
+            var offset = data.Length;
+            data.Write(raw);
+            return ByteString.CopyFrom(OnnxProtoWriter.Message(w =>
+            {
+                foreach (var (f, wire, value) in fields.Where(f => f.Field != 9))
+                {
+                    WriteField(w, f, wire, value);
+                }
+
+                foreach (var (key, value) in new[] { ("location", "model.onnx_data"), ("offset", $"{offset}"), ("length", $"{raw.Length}") })
+                {
+                    OnnxProtoWriter.Field(w, 13, OnnxProtoWriter.Entry(key, value));
+                }
+
+                w.WriteTag(14, WireFormat.WireType.Varint);
+                w.WriteInt32(1);
+            }));
+        })));
+        File.WriteAllBytes(Path.Combine(directory, "model.onnx_data"), data.ToArray());
+        var path = Path.Combine(directory, "model.onnx");
+        File.WriteAllBytes(path, graphRewritten);
+        return path;
+    }
+
     /// <summary>The raw_data of every top-level initializer that has one.</summary>
     public static Dictionary<string, byte[]> ReadRawData(byte[] model)
     {

@@ -135,15 +135,21 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
     }
 
     [Fact]
-    public void A_non_finite_decoded_image_is_a_clear_error_not_a_black_png()
+    public void A_non_finite_unet_output_is_a_clear_error_at_its_step_not_a_black_png()
     {
+        // NaN latents stand in for a float16 UNet overflowing: the loop stops at the step it happened, before the VAE.
         var pipeline = _fixture.Get("tiny-sd-turbo");
+        var steps = new List<DenoisingStep>();
+        var observer = new StepCounter(steps);
 
         var error = Assert.Throws<DiffusionException>(() =>
-            pipeline.Generate(new GenerationRequest { Prompts = ["x"], Width = 64, Height = 64 }, new NaNNoise()));
+            pipeline.Generate(new GenerationRequest { Prompts = ["x"], Width = 64, Height = 64, NumInferenceSteps = 2 }, new NaNNoise(), observer));
 
-        Assert.Contains("NaN", error.Message, StringComparison.Ordinal);
-        Assert.Contains("fp16", error.Message, StringComparison.Ordinal);
+        Assert.Contains("The unet of 'tiny-sd-turbo' produced NaN", error.Message, StringComparison.Ordinal);
+        Assert.Contains("at step 0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("float16", error.Message, StringComparison.Ordinal);
+        Assert.Contains("No image was written", error.Message, StringComparison.Ordinal);
+        Assert.Empty(steps);
     }
 
     [Fact]
