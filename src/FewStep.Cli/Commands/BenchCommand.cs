@@ -15,7 +15,9 @@ public sealed class BenchCommand(CliContext cli) : AsyncCommand<BenchSettings>
         var store = ModelStore.Open(settings.ModelsDir, cli.Environment);
         var model = store.Resolve(settings.Model!);
         await ModelPuller.EnsureOnDiskAsync(cli, model, cancellationToken).ConfigureAwait(false);
+        var loadStart = System.Diagnostics.Stopwatch.GetTimestamp();
         using var pipeline = await PipelineLoader.LoadAsync(cli, model, DeviceOption.Parse(settings.Device), cancellationToken).ConfigureAwait(false);
+        var loadMs = System.Diagnostics.Stopwatch.GetElapsedTime(loadStart).TotalMilliseconds;
         var benchmark = new BenchmarkSettings
         {
             Steps = settings.Steps ?? model.Entry?.Steps ?? 1,
@@ -27,7 +29,7 @@ public sealed class BenchCommand(CliContext cli) : AsyncCommand<BenchSettings>
             WarmupRuns = settings.Warmup,
         };
         var report = await cli.Console.Status()
-            .StartAsync("Benchmarking...", _ => Task.Run(() => PipelineBenchmark.Run(pipeline, benchmark, cancellationToken), cancellationToken))
+            .StartAsync("Benchmarking...", _ => Task.Run(() => PipelineBenchmark.Run(pipeline, benchmark, cancellationToken) with { LoadMs = loadMs }, cancellationToken))
             .ConfigureAwait(false);
         if (settings.Json)
         {
@@ -43,7 +45,7 @@ public sealed class BenchCommand(CliContext cli) : AsyncCommand<BenchSettings>
     {
         var inv = CultureInfo.InvariantCulture;
         cli.Console.MarkupLineInterpolated(
-            $"model [bold]{report.Model}[/] ({report.Pipeline}) on {report.Provider}, {report.Steps} step(s), {report.Width}x{report.Height}, peak working set {report.PeakWorkingSetMb.ToString("F0", inv)} MB, {report.WorkingSetAfterMb.ToString("F0", inv)} MB after the runs");
+            $"model [bold]{report.Model}[/] ({report.Pipeline}) on {report.Provider}, {report.Steps} step(s), {report.Width}x{report.Height}, peak working set {report.PeakWorkingSetMb.ToString("F0", inv)} MB, {report.WorkingSetAfterMb.ToString("F0", inv)} MB after the runs, loaded in {(report.LoadMs ?? 0).ToString("F0", inv)} ms");
         var summary = new Table().AddColumns("batch", "runs", "median ms", "with PNG ms", "ONNX ms", "images/s", "overhead ratio");
         foreach (var b in report.Batches)
         {

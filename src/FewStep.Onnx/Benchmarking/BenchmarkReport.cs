@@ -27,6 +27,9 @@ public sealed record BenchmarkReport(
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>How long loading the pipeline took (sessions created, weights read), when the caller measured it.</summary>
+    public double? LoadMs { get; init; }
+
     private BatchBenchmark Headline => Batches[0];
 
     /// <summary>One JSON object: <c>median_ms</c>, <c>images_per_s</c>, <c>overhead_ratio</c>, <c>peak_working_set_mb</c>, <c>stages_ms</c> (batch 1), and every batch.</summary>
@@ -62,6 +65,11 @@ public sealed record BenchmarkReport(
                 ["stages_ms"] = b.Stages.ToDictionary(s => s.Key, s => Round(s.Value)),
             }).ToArray(),
         };
+        if (LoadMs is { } load)
+        {
+            document["load_ms"] = Round(load);
+        }
+
         return JsonSerializer.Serialize(document, s_json);
     }
 

@@ -11,7 +11,7 @@ namespace FewStep.Onnx.Models;
 /// 128; out: <c>out_hidden_states</c>. (optimum has no PixArt exporter: the names are diffusers' <c>forward()</c>
 /// arguments and <c>added_cond_kwargs</c> keys.) Element types and ranks come from the session.
 /// </summary>
-public sealed class PixArtTransformerModel : IDisposable
+public sealed class PixArtTransformerModel : IDisposable, Sessions.IOnnxComponent
 {
     public const string HiddenStates = "hidden_states";
     public const string EncoderHiddenStates = "encoder_hidden_states";

@@ -10,7 +10,7 @@ namespace FewStep.Onnx.Models;
 /// (<c>model.onnx_data</c> beside <c>model.onnx</c>, as T5-XXL needs) load because the session is created from the
 /// model's path.
 /// </summary>
-public sealed class T5EncoderModel : IDisposable
+public sealed class T5EncoderModel : IDisposable, Sessions.IOnnxComponent
 {
     public const string InputIds = "input_ids";
     public const string AttentionMask = "attention_mask";

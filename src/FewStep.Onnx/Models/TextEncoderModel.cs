@@ -10,7 +10,7 @@ namespace FewStep.Onnx.Models;
 /// A CLIP text encoder export (<c>CLIPTextModel</c> or <c>CLIPTextModelWithProjection</c>): <c>input_ids</c> in,
 /// <c>last_hidden_state</c>, the pooled output and, when exported with them, <c>hidden_states.N</c> out.
 /// </summary>
-public sealed class TextEncoderModel : IDisposable
+public sealed class TextEncoderModel : IDisposable, Sessions.IOnnxComponent
 {
     public const string InputIds = "input_ids";
     public const string LastHiddenState = "last_hidden_state";

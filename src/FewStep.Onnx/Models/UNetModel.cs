@@ -9,7 +9,7 @@ namespace FewStep.Onnx.Models;
 /// A <c>UNet2DConditionModel</c> export: <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, plus
 /// <c>text_embeds</c> and <c>time_ids</c> (SDXL) or <c>timestep_cond</c> (LCM); out: <c>out_sample</c>.
 /// </summary>
-public sealed class UNetModel : IDisposable
+public sealed class UNetModel : IDisposable, Sessions.IOnnxComponent
 {
     public const string Sample = "sample";
     public const string Timestep = "timestep";

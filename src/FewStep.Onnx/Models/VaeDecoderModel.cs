@@ -1,16 +1,18 @@
 using FewStep.Diffusion.Configuration;
 using FewStep.Onnx.Sessions;
+using Microsoft.ML.OnnxRuntime;
 
 namespace FewStep.Onnx.Models;
 
 /// <summary>An <c>AutoencoderKL</c> decoder export: <c>latent_sample</c> in, <c>sample</c> (NCHW, about [-1, 1]) out.</summary>
-public sealed class VaeDecoderModel : IDisposable
+public sealed class VaeDecoderModel : IDisposable, Sessions.IOnnxComponent
 {
     public const string LatentSample = "latent_sample";
     public const string Sample = "sample";
 
     /// <param name="imagesPerRun">Images decoded per run (diffusers' <c>enable_vae_slicing</c> is 1); 0: the whole batch at once.</param>
-    public VaeDecoderModel(OnnxModelSession session, VaeConfig config, int imagesPerRun = 1)
+    /// <param name="shrinkArena">Hand each run's memory back when it ends (see <see cref="OnnxModelSession.Run(IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, OnnxRunClock?, CancellationToken, bool)"/>).</param>
+    public VaeDecoderModel(OnnxModelSession session, VaeConfig config, int imagesPerRun = 1, bool shrinkArena = false)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(config);
@@ -18,6 +20,7 @@ public sealed class VaeDecoderModel : IDisposable
         Session = session;
         Config = config;
         ImagesPerRun = imagesPerRun;
+        ShrinkArena = shrinkArena;
         session.RequireInput(LatentSample);
         session.RequireOutput(Sample);
     }
@@ -27,6 +30,8 @@ public sealed class VaeDecoderModel : IDisposable
     public VaeConfig Config { get; }
 
     public int ImagesPerRun { get; }
+
+    public bool ShrinkArena { get; }
 
     /// <summary>
     /// Decodes [batch, latent_channels, h, w] latents into [batch, out_channels, h·f, w·f] pixels, <see cref="ImagesPerRun"/>
@@ -59,7 +64,9 @@ public sealed class VaeDecoderModel : IDisposable
 
                 latents.AsSpan(start * latentLength, count * latentLength).CopyTo(input.Data);
                 input.Stage();
-                Session.Run([LatentSample], [input.Value], [Sample], [output!.Value], clock, cancellationToken);
+                // Only the last slice shrinks: the ones before it reuse what the first one took.
+                var last = start + count >= batch;
+                Session.Run([LatentSample], [input.Value], [Sample], [output!.Value], clock, cancellationToken, ShrinkArena && last);
                 output.Complete();
                 if (pixels is null)
                 {

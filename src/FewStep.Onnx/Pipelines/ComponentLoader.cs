@@ -13,6 +13,14 @@ internal sealed class ComponentLoader : IDisposable
         return component;
     }
 
+    /// <summary>
+    /// True when the components run on different providers: CUDA became unusable part-way through loading (one
+    /// component fell back to CPU after others were placed on the GPU). A pipeline split that way would copy every
+    /// tensor between host and device at each hand-over, so it is loaded again, all on one provider.
+    /// </summary>
+    public bool SplitAcrossProviders =>
+        _created.OfType<Sessions.IOnnxComponent>().Select(c => c.Session.Provider).Distinct().Count() > 1;
+
     /// <summary>Loading succeeded: the pipeline owns the components now.</summary>
     public void Keep() => _kept = true;
 
@@ -27,5 +35,7 @@ internal sealed class ComponentLoader : IDisposable
         {
             component.Dispose();
         }
+
+        _created.Clear();
     }
 }

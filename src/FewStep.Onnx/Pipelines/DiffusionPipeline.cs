@@ -81,9 +81,16 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         var unet = loader.Add(new UNetModel(loras.CreateSession(sessions, "unet", folder.OnnxPath("unet")), unetConfig));
         var vae = loader.Add(new VaeDecoderModel(
             sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder"),
-            sessions.Options.VaeDecodeBatch));
+            sessions.Options.VaeDecodeBatch, sessions.Options.ShrinkArenaAfterDecode));
         var encoder = loader.Add(CreatePromptEncoder(folder, sessions, loras, unet, loader));
         CheckComponentsFit(folder, unet, encoder);
+        if (loader.SplitAcrossProviders && sessions.CudaFailure is not null)
+        {
+            // Every session from now on is created on CPU (the factory remembers why CUDA failed).
+            loader.Dispose();
+            return Load(folder, sessions, options);
+        }
+
         var pipeline = new DiffusionPipeline(folder, encoder, unet, vae, scheduler) { Loras = loras.Applied };
         loader.Keep();
         return pipeline;

@@ -87,10 +87,17 @@ public sealed class PixArtPipeline : ITextToImagePipeline
             sessions.Create("transformer", folder.OnnxPath("transformer")), folder.ReadConfig<TransformerConfig>("transformer")));
         var vae = loader.Add(new VaeDecoderModel(
             sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder"),
-            sessions.Options.VaeDecodeBatch));
+            sessions.Options.VaeDecodeBatch, sessions.Options.ShrinkArenaAfterDecode));
         var encoder = loader.Add(new T5EncoderModel(
             sessions.Create("text_encoder", folder.OnnxPath("text_encoder")), folder.ReadConfig<T5EncoderConfig>("text_encoder")));
         CheckComponentsFit(folder, encoder, transformer, vae);
+        if (loader.SplitAcrossProviders && sessions.CudaFailure is not null)
+        {
+            // Every session from now on is created on CPU (the factory remembers why CUDA failed).
+            loader.Dispose();
+            return Load(folder, sessions);
+        }
+
         var pipeline = new PixArtPipeline(folder, tokenizer, encoder, transformer, vae, scheduler);
         loader.Keep();
         return pipeline;

@@ -20,6 +20,12 @@ public sealed class OnnxExecutionOptions
     public int VaeDecodeBatch { get; set; } = 1;
 
     /// <summary>
+    /// Give the memory of each VAE decode back when it ends: it is the largest of a generation (full-resolution
+    /// activations) and would otherwise stay in the arena of a warm worker between requests.
+    /// </summary>
+    public bool ShrinkArenaAfterDecode { get; set; } = true;
+
+    /// <summary>
     /// How cuDNN picks convolution algorithms: <c>EXHAUSTIVE</c> (benchmarks each shape once, the fastest for a
     /// long-lived worker), <c>HEURISTIC</c> (no benchmarking: a CLI run starts sooner) or <c>DEFAULT</c>.
     /// </summary>

@@ -104,7 +104,7 @@ public sealed partial class OnnxSessionFactory
         try
         {
             var cpuModel = Prepare(component, modelPath, modelBytes, cpuOptions, allowFloat16Attention: false);
-            return new OnnxModelSession(component, modelPath, Open(modelPath, cpuModel, cpuOptions), ExecutionProviderKind.Cpu);
+            return new OnnxModelSession(component, modelPath, Open(modelPath, cpuModel, cpuOptions), ExecutionProviderKind.Cpu, 0, _options.EnableCpuMemArena);
         }
         catch (OnnxRuntimeException e) when (e.Message.Contains("Could not find an implementation", StringComparison.Ordinal) &&
                                              ContribOps(modelPath, modelBytes) is { Count: > 0 } contrib)

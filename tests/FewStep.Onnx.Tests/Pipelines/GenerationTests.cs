@@ -191,7 +191,13 @@ public sealed class GenerationTests : IClassFixture<PipelinesFixture>
 
     private sealed class CancelAtVaeInput(CancellationTokenSource cts) : IPipelineObserver
     {
-        public void OnVaeInput(ReadOnlyMemory<float> latents) => cts.CancelAfter(TimeSpan.FromMilliseconds(5));
+        // A thread of its own, not CancelAfter: its timer callback needs a thread-pool thread, and with the test runner's
+        // threads blocked in ONNX Runtime on two cores it waited for the pool to grow (half a second) past the decode.
+        public void OnVaeInput(ReadOnlyMemory<float> latents) => new Thread(() =>
+        {
+            Thread.Sleep(5);
+            cts.Cancel();
+        }) { IsBackground = true }.Start();
     }
 
     private sealed class NaNNoise : INoiseSource
