@@ -37,7 +37,10 @@ RUN set -eux; \
     apt-get purge -y --auto-remove curl; \
     rm -rf /var/lib/apt/lists/*
 
+# FewStep__KeyCheckUrl: the /v1 (OpenAI-compatible) routes have the host judge a Bearer key through the app's
+# function-level key check; inside the container the host is on localhost:80, with no trip through the ingress.
 ENV AzureWebJobsScriptRoot=/home/site/wwwroot \
+    FewStep__KeyCheckUrl=http://localhost/api/keys/check \
     AzureFunctionsJobHost__Logging__Console__IsEnabled=true \
     FUNCTIONS_WORKER_RUNTIME=dotnet-isolated \
     NVIDIA_VISIBLE_DEVICES=all \

@@ -1,6 +1,7 @@
 using FewStep.Functions.Cancellation;
 using FewStep.Functions.Jobs;
 using FewStep.Functions.Manifests;
+using FewStep.Functions.OpenAi;
 using FewStep.Functions.Options;
 using FewStep.Functions.Orchestration;
 using FewStep.Functions.Plans;
@@ -59,6 +60,10 @@ public static class FewStepServices
         services.AddSingleton<JobFileParser>();
         services.AddSingleton<JobStorage>();
         services.AddSingleton<JobStarter>();
+        services.AddSingleton<GenerationStarter>();
+        services.AddSingleton<OpenAiRequestTranslator>();
+        services.AddSingleton<ApiKeyVerifier>();
+        services.AddHttpClient(ApiKeyVerifier.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
 
         // Webhooks: every address checked when the request arrives and again when the connection opens.
         services.TryAddSingleton<IHostAddressResolver, DnsHostAddressResolver>();
@@ -75,6 +80,7 @@ public static class FewStepServices
         services.AddTransient<PlanJobActivity>();
         services.AddTransient<GenerationsApi>();
         services.AddTransient<JobsApi>();
+        services.AddTransient<OpenAiImagesApi>();
         services.AddTransient<JobTriggers>();
         return services;
     }

@@ -20,6 +20,16 @@ public sealed class DeploymentFilesTests
     }
 
     [Fact]
+    public void Dockerfile_points_the_v1_key_check_at_the_host_inside_the_container()
+    {
+        // The image's host listens on port 80 (EXPOSE 80, the container app's target port); the route is KeyCheckApi.Route.
+        var dockerfile = Repository.ReadText("Dockerfile");
+        Assert.Contains("FewStep__KeyCheckUrl=http://localhost/api/keys/check", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("EXPOSE 80", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("Route = \"keys/check\"", Repository.ReadText("src/FewStep.Functions/Triggers/KeyCheckApi.cs"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Dockerfile_installs_the_cuda13_runtime_and_cudnn9_that_onnx_runtime_loads()
     {
         var dockerfile = Repository.ReadText("Dockerfile");

@@ -1,3 +1,6 @@
+using FewStep.Diffusion;
+using FewStep.Diffusion.Catalog;
+
 namespace FewStep.Functions.Options;
 
 /// <summary>The app's settings (section <c>FewStep</c>; environment variables <c>FewStep__Name</c>), validated at start-up.</summary>
@@ -118,6 +121,28 @@ public sealed class FewStepOptions
 
     public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The catalog model of an OpenAI-style request that names none (<c>POST /v1/images/generations</c>); none when empty.</summary>
+    public string? DefaultModel { get; set; }
+
+    /// <summary>Most images (<c>n</c>) one <c>POST /v1/images/generations</c> may ask for.</summary>
+    public int OpenAiMaxImages { get; set; } = 10;
+
+    /// <summary>
+    /// How long <c>POST /v1/images/generations</c> waits for its images before answering 202 with the status URL.
+    /// Well inside the 230 s a Functions front end keeps an HTTP request open.
+    /// </summary>
+    public TimeSpan OpenAiWait { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The app's own key-check function (<c>GET /api/keys/check</c>, function-level), which the <c>/v1</c> routes ask
+    /// whether a key sent as <c>Authorization: Bearer</c> is a function key. Default: <c>https://$WEBSITE_HOSTNAME/api/keys/check</c>
+    /// (<c>http://</c> for localhost), else the address the request came to.
+    /// </summary>
+    public string? KeyCheckUrl { get; set; }
+
+    /// <summary>How long a key the host accepted (or refused: a tenth of it) is remembered by the <c>/v1</c> routes.</summary>
+    public TimeSpan ApiKeyCacheLifetime { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Problems with these settings, each naming the setting; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -164,6 +189,23 @@ public sealed class FewStepOptions
         Check(WebhookMaxAttempts >= 1, nameof(WebhookMaxAttempts), "must be at least 1");
         Check(WebhookFirstRetryInterval > TimeSpan.Zero, nameof(WebhookFirstRetryInterval), "must be positive");
         Check(WebhookTimeout > TimeSpan.Zero, nameof(WebhookTimeout), "must be positive");
+        Check(OpenAiMaxImages is >= 1 and <= 100 && OpenAiMaxImages <= MaxImagesPerRequest, nameof(OpenAiMaxImages), $"must be 1 to 100 and at most {nameof(MaxImagesPerRequest)}, not {OpenAiMaxImages}");
+        Check(OpenAiWait >= TimeSpan.Zero && OpenAiWait <= TimeSpan.FromSeconds(220), nameof(OpenAiWait), "must be 0 to 220 seconds (a Functions front end ends an HTTP request at 230 s)");
+        Check(KeyCheckUrl is null || (Uri.TryCreate(KeyCheckUrl, UriKind.Absolute, out var check) && check.Scheme is "http" or "https"), nameof(KeyCheckUrl), $"'{KeyCheckUrl}' is not an absolute http(s) URL");
+        Check(ApiKeyCacheLifetime >= TimeSpan.Zero && ApiKeyCacheLifetime <= TimeSpan.FromHours(1), nameof(ApiKeyCacheLifetime), "must be 0 to 1 hour");
+        if (!string.IsNullOrEmpty(DefaultModel) && errors.Count == 0)
+        {
+            try
+            {
+                var catalog = EffectiveCatalogFile is { } file ? ModelCatalog.BuiltIn.Extend(ModelCatalog.Load(file)) : ModelCatalog.BuiltIn;
+                Check(catalog.TryGet(DefaultModel, out var entry) && string.Equals(entry.Name, DefaultModel, StringComparison.Ordinal), nameof(DefaultModel),
+                    $"'{DefaultModel}' is not a catalog model (models: {string.Join(", ", catalog.Entries.Select(e => e.Name).Order(StringComparer.Ordinal))})");
+            }
+            catch (DiffusionException e)
+            {
+                errors.Add($"{SectionName}:{nameof(ModelCatalogFile)}: {e.Message}");
+            }
+        }
         return errors;
     }
 

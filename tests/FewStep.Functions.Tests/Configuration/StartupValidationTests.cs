@@ -43,6 +43,14 @@ public sealed class StartupValidationTests
     [InlineData("QueueStatsMaxAge", "00:00:00")]
     [InlineData("CancelPollInterval", "00:00:00.001")]
     [InlineData("StatusRetryAfter", "00:00:00")]
+    [InlineData("OpenAiMaxImages", "0")]
+    [InlineData("OpenAiMaxImages", "101")]
+    [InlineData("OpenAiWait", "00:04:00")]
+    [InlineData("KeyCheckUrl", "not a url")]
+    [InlineData("KeyCheckUrl", "ftp://host/api/keys/check")]
+    [InlineData("ApiKeyCacheLifetime", "02:00:00")]
+    [InlineData("DefaultModel", "dall-e-3")]
+    [InlineData("DefaultModel", "SD-TURBO")]
     public void Each_queueing_and_cancellation_setting_is_checked_by_name(string setting, string value)
     {
         var services = Services(new Dictionary<string, string?>

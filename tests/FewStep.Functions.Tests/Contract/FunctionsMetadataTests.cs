@@ -28,6 +28,9 @@ public sealed class FunctionsMetadataTests
         ["SubmitJob"] = "blobTrigger",
         ["SubmitJobFromEventGrid"] = "blobTrigger",
         ["GetJob"] = "httpTrigger",
+        ["CheckFunctionKey"] = "httpTrigger",
+        ["OpenAiCreateImage"] = "httpTrigger",
+        ["OpenAiListModels"] = "httpTrigger",
     };
 
     private static JsonElement Functions => s_metadata.Value.Functions;
@@ -57,6 +60,9 @@ public sealed class FunctionsMetadataTests
     [InlineData("SubmitJob")]
     [InlineData("SubmitJobFromEventGrid")]
     [InlineData("GetJob")]
+    [InlineData("CheckFunctionKey")]
+    [InlineData("OpenAiCreateImage")]
+    [InlineData("OpenAiListModels")]
     public void Each_function_has_exactly_one_trigger_of_its_kind_in_the_app_assembly(string name)
     {
         var function = Function(name);
@@ -100,6 +106,24 @@ public sealed class FunctionsMetadataTests
         Assert.Equal("http", output.GetProperty("type").GetString());
         Assert.Equal("$return", output.GetProperty("name").GetString());
         Assert.Equal(3, bindings.Count);
+    }
+
+    // The OpenAI routes are anonymous to the host, which reads keys only from x-functions-key and ?code=: the app
+    // checks the key itself (Authorization: Bearer too) by asking the host through the function-level key check.
+    [Theory]
+    [InlineData("OpenAiCreateImage", "post", "v1/images/generations", "Anonymous", true)]
+    [InlineData("OpenAiListModels", "get", "v1/models", "Anonymous", false)]
+    [InlineData("CheckFunctionKey", "get", "keys/check", "Function", false)]
+    public void OpenAi_routes_and_the_key_check_are_declared_with_their_auth(string name, string method, string route, string authLevel, bool durableClient)
+    {
+        var bindings = Bindings(Function(name));
+
+        var trigger = bindings.Single(b => b.GetProperty("type").GetString() == "httpTrigger");
+        Assert.Equal([method], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToLowerInvariant()));
+        Assert.Equal(route, trigger.GetProperty("route").GetString());
+        Assert.Equal(authLevel, trigger.GetProperty("authLevel").GetString());
+        Assert.Equal(durableClient, bindings.Any(b => b.GetProperty("type").GetString() == "durableClient"));
+        Assert.Equal(durableClient ? 3 : 2, bindings.Count);
     }
 
     [Fact]

@@ -20,7 +20,9 @@ namespace FewStep.Functions.Tests.Support;
 /// <c>/api/{Route}</c> for its methods, the <see cref="HttpRequest"/>, the durable client and route values bound to
 /// its parameters, and the <see cref="IActionResult"/> it returns executed against the live response — so headers
 /// set after the body has started are lost here exactly as they are under the host. Function keys are not checked
-/// (as with <c>func start</c>).
+/// (as with <c>func start</c>) unless keys are given: then a function-level route answers 401 with no body, as the
+/// host does, to a request without one of them in <c>x-functions-key</c> or <c>?code=</c> (the only places the host
+/// reads a key from).
 /// </summary>
 internal sealed class FunctionsHttpHost : IAsyncDisposable
 {
@@ -37,7 +39,10 @@ internal sealed class FunctionsHttpHost : IAsyncDisposable
     /// <summary>The routes mapped, as "METHOD /api/route".</summary>
     public IReadOnlyList<string> Routes { get; private init; } = [];
 
-    public static async Task<FunctionsHttpHost> StartAsync(IServiceProvider appServices, DurableTaskClient client, params Type[] functionClasses)
+    public static Task<FunctionsHttpHost> StartAsync(IServiceProvider appServices, DurableTaskClient client, params Type[] functionClasses) =>
+        StartAsync(appServices, client, null, functionClasses);
+
+    public static async Task<FunctionsHttpHost> StartAsync(IServiceProvider appServices, DurableTaskClient client, IReadOnlyCollection<string>? functionKeys, params Type[] functionClasses)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -47,7 +52,7 @@ internal sealed class FunctionsHttpHost : IAsyncDisposable
         var routes = new List<string>();
         foreach (var type in functionClasses)
         {
-            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance))
+            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
             {
                 if (method.GetCustomAttribute<FunctionAttribute>() is null)
                 {
@@ -63,7 +68,10 @@ internal sealed class FunctionsHttpHost : IAsyncDisposable
                 var pattern = "/api/" + trigger.Route;
                 var verbs = trigger.Methods!.Select(m => m.ToUpperInvariant()).ToArray();
                 routes.AddRange(verbs.Select(v => $"{v} {pattern}"));
-                app.MapMethods(pattern, verbs, context => InvokeAsync(context, appServices, client, type, method));
+                var keyed = functionKeys is not null && trigger.AuthLevel != AuthorizationLevel.Anonymous;
+                app.MapMethods(pattern, verbs, context => keyed && !HasKey(context.Request, functionKeys!)
+                    ? Unauthorized(context)
+                    : InvokeAsync(context, appServices, client, type, method));
             }
         }
 
@@ -78,10 +86,23 @@ internal sealed class FunctionsHttpHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
+    private static bool HasKey(HttpRequest request, IReadOnlyCollection<string> keys)
+    {
+        var key = request.Headers.TryGetValue("x-functions-key", out var header) ? header.ToString()
+            : request.Query.TryGetValue("code", out var code) ? code.ToString() : null;
+        return key is not null && keys.Contains(key, StringComparer.Ordinal);
+    }
+
+    private static Task Unauthorized(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        return Task.CompletedTask;
+    }
+
     private static async Task InvokeAsync(HttpContext context, IServiceProvider appServices, DurableTaskClient client, Type type, MethodInfo method)
     {
         using var scope = appServices.CreateScope();
-        var instance = ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, type);
+        var instance = method.IsStatic ? null : ActivatorUtilities.GetServiceOrCreateInstance(scope.ServiceProvider, type);
         var arguments = method.GetParameters().Select(parameter => parameter.ParameterType switch
         {
             var t when t == typeof(HttpRequest) => context.Request,

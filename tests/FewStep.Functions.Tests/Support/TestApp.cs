@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using FewStep.Functions.Jobs;
+using FewStep.Functions.OpenAi;
 using FewStep.Functions.Options;
 using FewStep.Functions.Rendering;
 using FewStep.Functions.Storage;
@@ -59,6 +60,9 @@ internal sealed class TestAppOptions
 
     /// <summary>Adds a catalog model whose UNet file is corrupt (a copy of the tiny SD-Turbo folder).</summary>
     public bool WithBrokenModel { get; set; }
+
+    /// <summary>Function keys the HTTP host demands on function-level routes, as the Functions host does; none checked when null.</summary>
+    public IReadOnlyCollection<string>? FunctionKeys { get; set; }
 }
 
 /// <summary>
@@ -379,8 +383,12 @@ internal sealed class TestApp : IAsyncDisposable
             Client = _inProcess.Client;
         }
 
-        _http = await FunctionsHttpHost.StartAsync(Services, Client, typeof(GenerationsApi), typeof(JobsApi));
+        _http = await FunctionsHttpHost.StartAsync(Services, Client, options.FunctionKeys, typeof(GenerationsApi), typeof(JobsApi), typeof(OpenAiImagesApi), typeof(KeyCheckApi));
         Http = new HttpClient { BaseAddress = _http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (options.FunctionKeys?.FirstOrDefault() is { } functionKey)
+        {
+            Http.DefaultRequestHeaders.Add("x-functions-key", functionKey);
+        }
     }
 
     private static string CopyWithCorruptUnet(string source, string target)
