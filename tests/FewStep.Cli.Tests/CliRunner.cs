@@ -11,6 +11,9 @@ internal sealed class CliRunner : IDisposable
 
     public Dictionary<string, string> Environment { get; } = [];
 
+    /// <summary>An interactive console, as a terminal is: progress bars render live (their text lands in the output).</summary>
+    public bool Interactive { get; set; }
+
     /// <summary>Pull options: short waits and a short stall timeout, so retries cost milliseconds.</summary>
     public FewStep.Cli.Hub.DownloadOptions Download { get; set; } = new()
     {
@@ -31,6 +34,10 @@ internal sealed class CliRunner : IDisposable
     {
         var console = new TestConsole();
         console.Profile.Width = 200;
+        if (Interactive)
+        {
+            console.Interactive();
+        }
         using var output = new StringWriter();
         using var error = new StringWriter();
         var context = new CliContext

@@ -49,6 +49,18 @@ public sealed class GenerateTests : IDisposable
     }
 
     [Fact]
+    public async Task Generate_shows_the_live_previews_progress_in_the_progress_line()
+    {
+        // A fresh process: no preview cost known yet, so the first step of a multi-step image gets one (the service's rule).
+        _cli.Interactive = true;
+        var result = await _cli.RunAsync("generate", "a red fox", "--model", s_model, "--seed", "7", "--steps", "4",
+            "--size", "256x256", "--out", _temp.Path, "--models-dir", _temp.Combine("root"));
+
+        Assert.True(result.ExitCode == 0, result.Error + result.Console);
+        Assert.Contains("preview of step 1/4 (latent2rgb-sd15, 32x32)", result.Console, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Generate_runs_a_pixart_lcm_folder_with_binning()
     {
         var result = await _cli.RunAsync("generate", "a red panda", "--model", ConformancePaths.Model("tiny-pixart-lcm"), "--seed", "3", "--steps", "2",

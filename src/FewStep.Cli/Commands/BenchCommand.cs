@@ -67,5 +67,10 @@ public sealed class BenchCommand(CliContext cli) : AsyncCommand<BenchSettings>
         }
 
         cli.Console.Write(stages);
+        if (report.Preview is { } preview)
+        {
+            cli.Console.MarkupLineInterpolated(
+                $"live preview ({preview.Method}, {preview.Width}x{preview.Height}): {preview.MedianMs.ToString("F3", inv)} ms, {preview.Share.ToString("P2", inv)} of a {preview.StepMs.ToString("F2", inv)} ms denoising step");
+        }
     }
 }

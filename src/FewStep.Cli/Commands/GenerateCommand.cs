@@ -5,6 +5,7 @@ using FewStep.Diffusion.Noise;
 using FewStep.Onnx.Imaging;
 using FewStep.Onnx.Lora;
 using FewStep.Onnx.Pipelines;
+using FewStep.Onnx.Previews;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -82,7 +83,7 @@ public sealed class GenerateCommand(CliContext cli) : AsyncCommand<GenerateSetti
                     task.StartTask();
                     var imageSeed = seed + k;
                     var result = await Task.Run(
-                        () => pipeline.Generate(request, TorchNoiseSource.ForSeeds([imageSeed], settings.Kernel), new StepProgress(task), cancellationToken),
+                        () => pipeline.Generate(request, TorchNoiseSource.ForSeeds([imageSeed], settings.Kernel), new StepProgress(task, pipeline.Previewer, cancellationToken), cancellationToken),
                         cancellationToken).ConfigureAwait(false);
                     var image = result.Images[0];
                     var parameters = new ImageParameters(settings.Prompt, settings.Negative, imageSeed, steps, guidance, image.Width, image.Height, model.Name,
@@ -141,8 +142,29 @@ public sealed class GenerateCommand(CliContext cli) : AsyncCommand<GenerateSetti
         }
     }
 
-    private sealed class StepProgress(ProgressTask task) : IPipelineObserver
+    // The step count, and the live preview's progress as the service makes it (same previewer, same budget): the
+    // terminal shows no image, only which step the latest preview is of.
+    private sealed class StepProgress : IPipelineObserver
     {
-        public void OnStep(DenoisingStep step) => task.Value = step.Index + 1;
+        private readonly ProgressTask _task;
+        private readonly string _description;
+        private readonly PreviewingObserver _previews;
+
+        public StepProgress(ProgressTask task, LatentPreviewer previewer, CancellationToken cancellationToken)
+        {
+            _task = task;
+            _description = task.Description;
+            _previews = new PreviewingObserver(previewer, TimeSpan.FromSeconds(1), (step, image) =>
+                _task.Description = string.Create(CultureInfo.InvariantCulture, $"{_description} · preview of step {step.Index + 1}/{step.Count} ({image.Method}, {image.Width}x{image.Height})"),
+                cancellationToken);
+        }
+
+        public void OnInitialLatents(ReadOnlyMemory<float> latents) => _previews.OnInitialLatents(latents);
+
+        public void OnStep(DenoisingStep step)
+        {
+            _task.Value = step.Index + 1;
+            _previews.OnStep(step);
+        }
     }
 }

@@ -33,6 +33,11 @@ public sealed record GenerationStatus
     [JsonPropertyName("images")]
     public required IReadOnlyList<ImageLink> Images { get; init; }
 
+    /// <summary>While it runs: the latest preview of the batch rendering now (none before the first step, none once ended).</summary>
+    [JsonPropertyName("preview")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public GenerationPreview? Preview { get; init; }
+
     [JsonPropertyName("error")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public GenerationError? Error { get; init; }

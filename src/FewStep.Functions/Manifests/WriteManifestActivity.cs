@@ -5,6 +5,7 @@ using FewStep.Functions.Contracts;
 using FewStep.Functions.Jobs;
 using FewStep.Functions.Orchestration;
 using FewStep.Functions.Plans;
+using FewStep.Functions.Previews;
 using FewStep.Functions.Storage;
 using Microsoft.Azure.Functions.Worker;
 
@@ -116,6 +117,8 @@ public sealed class WriteManifestActivity
                 await store.WriteJsonAsync(PlanJobActivity.MarkerBlobName(run.Prefix), BinaryData.FromObjectAsJson(new JobMarker(run.Id, plan.Plan.Source, plan.Plan.ETag, runStatus, entries.Count, imagesTotal), Json), cancellationToken).ConfigureAwait(false);
             }
 
+            // The run has ended: its live preview is shown no more.
+            await store.DeleteIfExistsAsync(PreviewStore.BlobName(run.Id), cancellationToken).ConfigureAwait(false);
             return new ManifestSummary(runStatus, entries.Count, failedCount, imagesTotal, expected);
         }
         catch (Exception e) when (TransientErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)

@@ -121,6 +121,12 @@ public sealed class FewStepOptions
 
     public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How often a rendering batch refreshes the live preview in its run's status (the first step always does);
+    /// zero turns previews off.
+    /// </summary>
+    public TimeSpan PreviewInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The catalog model of an OpenAI-style request that names none (<c>POST /v1/images/generations</c>); none when empty.</summary>
     public string? DefaultModel { get; set; }
 
@@ -189,6 +195,7 @@ public sealed class FewStepOptions
         Check(WebhookMaxAttempts >= 1, nameof(WebhookMaxAttempts), "must be at least 1");
         Check(WebhookFirstRetryInterval > TimeSpan.Zero, nameof(WebhookFirstRetryInterval), "must be positive");
         Check(WebhookTimeout > TimeSpan.Zero, nameof(WebhookTimeout), "must be positive");
+        Check(PreviewInterval == TimeSpan.Zero || (PreviewInterval >= TimeSpan.FromSeconds(1) && PreviewInterval <= TimeSpan.FromMinutes(1)), nameof(PreviewInterval), "must be 0 (off) or 1 second to 1 minute (a preview is a blob write)");
         Check(OpenAiMaxImages is >= 1 and <= 100 && OpenAiMaxImages <= MaxImagesPerRequest, nameof(OpenAiMaxImages), $"must be 1 to 100 and at most {nameof(MaxImagesPerRequest)}, not {OpenAiMaxImages}");
         Check(OpenAiWait >= TimeSpan.Zero && OpenAiWait <= TimeSpan.FromSeconds(220), nameof(OpenAiWait), "must be 0 to 220 seconds (a Functions front end ends an HTTP request at 230 s)");
         Check(KeyCheckUrl is null || (Uri.TryCreate(KeyCheckUrl, UriKind.Absolute, out var check) && check.Scheme is "http" or "https"), nameof(KeyCheckUrl), $"'{KeyCheckUrl}' is not an absolute http(s) URL");

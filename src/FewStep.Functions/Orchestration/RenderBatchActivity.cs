@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FewStep.Functions.Cancellation;
 using FewStep.Functions.Plans;
+using FewStep.Functions.Previews;
 using FewStep.Functions.Queueing;
 using FewStep.Functions.Rendering;
 using FewStep.Functions.Storage;
@@ -25,6 +26,7 @@ public sealed partial class RenderBatchActivity
     private readonly RunPlanStore _plans;
     private readonly RunCancellation _cancellation;
     private readonly FairRenderGate _gpu;
+    private readonly TimeProvider _time;
     private readonly ILogger<RenderBatchActivity> _logger;
 
     public RenderBatchActivity(
@@ -33,6 +35,7 @@ public sealed partial class RenderBatchActivity
         RunPlanStore plans,
         RunCancellation cancellation,
         FairRenderGate gpu,
+        TimeProvider time,
         ILogger<RenderBatchActivity> logger)
     {
         _renderer = renderer;
@@ -40,6 +43,7 @@ public sealed partial class RenderBatchActivity
         _plans = plans;
         _cancellation = cancellation;
         _gpu = gpu;
+        _time = time;
         _logger = logger;
     }
 
@@ -73,7 +77,17 @@ public sealed partial class RenderBatchActivity
                 }
 
                 var start = Stopwatch.GetTimestamp();
-                var rendered = await _renderer.RenderAsync(job, watch.Token).ConfigureAwait(false);
+                var previews = new PreviewPublisher(store, run.Id, job.Items[0], _time, _logger, watch.Token);
+                IReadOnlyList<RenderedImage> rendered;
+                try
+                {
+                    rendered = await _renderer.RenderAsync(job, previews, watch.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await previews.DrainAsync().ConfigureAwait(false);
+                }
+
                 renderMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 for (var k = 0; k < rendered.Count; k++)
                 {

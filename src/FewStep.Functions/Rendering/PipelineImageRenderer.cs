@@ -2,7 +2,10 @@ using FewStep.Diffusion;
 using FewStep.Diffusion.Noise;
 using FewStep.Onnx.Imaging;
 using FewStep.Onnx.Pipelines;
+using FewStep.Onnx.Previews;
+using FewStep.Functions.Options;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace FewStep.Functions.Rendering;
 
@@ -14,14 +17,19 @@ public sealed partial class PipelineImageRenderer : IImageRenderer
 {
     private readonly ModelRegistry _models;
     private readonly ILogger<PipelineImageRenderer> _logger;
+    private readonly TimeSpan _previewInterval;
 
-    public PipelineImageRenderer(ModelRegistry models, ILogger<PipelineImageRenderer> logger)
+    public PipelineImageRenderer(ModelRegistry models, ILogger<PipelineImageRenderer> logger, IOptions<FewStepOptions>? options = null)
     {
         _models = models;
         _logger = logger;
+        _previewInterval = options?.Value.PreviewInterval ?? TimeSpan.FromSeconds(1);
     }
 
-    public async Task<IReadOnlyList<RenderedImage>> RenderAsync(RenderJob job, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<RenderedImage>> RenderAsync(RenderJob job, CancellationToken cancellationToken) =>
+        RenderAsync(job, null, cancellationToken);
+
+    public async Task<IReadOnlyList<RenderedImage>> RenderAsync(RenderJob job, IProgress<RenderPreview>? previews, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         if (!_models.TryGetEntry(job.Model, out var entry))
@@ -62,8 +70,16 @@ public sealed partial class PipelineImageRenderer : IImageRenderer
 
         // The pipeline is synchronous (ONNX Runtime blocks); keep it off the caller's thread. It checks the token
         // between steps and terminates a running ONNX call when it fires.
-        var result = await Task.Run(() => pipeline.Generate(request, TorchNoiseSource.ForSeeds(items.Select(i => i.Seed), job.NoiseKernel), cancellationToken: cancellationToken), cancellationToken)
+        // The PNG is made on the denoising thread (it is part of the preview's budgeted cost); storage is the sink's.
+        var observer = previews is null || _previewInterval <= TimeSpan.Zero ? null : new PreviewingObserver(pipeline.Previewer, _previewInterval,
+            (step, image) => previews.Report(new RenderPreview(step.Index + 1, step.Count, image.Width, image.Height, image.Method, image.ToPng())), cancellationToken);
+        var result = await Task.Run(() => pipeline.Generate(request, TorchNoiseSource.ForSeeds(items.Select(i => i.Seed), job.NoiseKernel), observer, cancellationToken), cancellationToken)
             .ConfigureAwait(false);
+        if (observer is { Made: > 0 })
+        {
+            var denoising = result.Timings.Stages.Where(s => s.Stage.StartsWith("unet_step_", StringComparison.Ordinal) || s.Stage.StartsWith("transformer_step_", StringComparison.Ordinal)).Sum(s => s.Elapsed.TotalMilliseconds);
+            LogPreviews(_logger, observer.Made, pipeline.Previewer.Method, observer.Spent.TotalMilliseconds, denoising);
+        }
 
         return result.Images.Select((image, k) =>
         {
@@ -86,6 +102,9 @@ public sealed partial class PipelineImageRenderer : IImageRenderer
 
     internal static string? SchedulerLabel(IReadOnlyDictionary<string, System.Text.Json.JsonElement>? scheduler) =>
         scheduler is not null && scheduler.TryGetValue("_class_name", out var name) && name.ValueKind == System.Text.Json.JsonValueKind.String ? name.GetString() : null;
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "Made {Count} {Method} previews in {PreviewMs} ms against {DenoiseMs} ms of denoising")]
+    private static partial void LogPreviews(ILogger logger, int count, string method, double previewMs, double denoiseMs);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Model {Model} could not be loaded")]
     private static partial void LogModelUnavailable(ILogger logger, Exception exception, string model);

@@ -74,6 +74,18 @@ public sealed class BlobImageStore : IImageStore, IDisposable
         }
     }
 
+    public async Task DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _container.GetBlobClient(blobName).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // The container itself is missing: nothing to delete.
+        }
+    }
+
     public async Task<bool> ExistsAsync(string blobName, CancellationToken cancellationToken)
     {
         try

@@ -15,6 +15,9 @@ public interface IImageStore
     /// <summary>Whether a blob exists.</summary>
     Task<bool> ExistsAsync(string blobName, CancellationToken cancellationToken);
 
+    /// <summary>Deletes a blob if it exists (a run's live preview once the run has ended).</summary>
+    Task DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken);
+
     /// <summary>Reads a blob, or null when it does not exist.</summary>
     Task<BinaryData?> ReadAsync(string blobName, CancellationToken cancellationToken);
 

@@ -1,6 +1,7 @@
 using FewStep.Functions.Cancellation;
 using FewStep.Functions.Contracts;
 using FewStep.Functions.Orchestration;
+using FewStep.Functions.Previews;
 using FewStep.Functions.Storage;
 using Microsoft.DurableTask.Client;
 
@@ -42,6 +43,7 @@ public sealed class RunStatusReader
             OrchestrationRuntimeStatus.Pending => RunStatuses.Pending,
             _ => RunStatuses.Running,
         };
+        var preview = running ? await PreviewStore.ReadAsync(_stores.For(input.Kind), instance.InstanceId, cancellationToken).ConfigureAwait(false) : null;
         var total = output?.ImagesExpected ?? instance.ReadCustomStatusAs<GenerationProgress>()?.Total ?? input.ImageCount;
         return new GenerationStatus
         {
@@ -53,6 +55,7 @@ public sealed class RunStatusReader
             Seed = input.Seed,
             Progress = new GenerationProgress(output?.Images ?? images.Count, total),
             Images = images,
+            Preview = preview,
             Error = output?.Error ?? (instance.RuntimeStatus == OrchestrationRuntimeStatus.Failed
                 ? new GenerationError(RunErrors.Internal, $"The service failed while running {instance.InstanceId}; its logs have the details.")
                 : null),

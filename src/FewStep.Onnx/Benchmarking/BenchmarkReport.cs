@@ -30,6 +30,9 @@ public sealed record BenchmarkReport(
     /// <summary>How long loading the pipeline took (sessions created, weights read), when the caller measured it.</summary>
     public double? LoadMs { get; init; }
 
+    /// <summary>What a live preview costs against a denoising step.</summary>
+    public PreviewCost? Preview { get; init; }
+
     private BatchBenchmark Headline => Batches[0];
 
     /// <summary>One JSON object: <c>median_ms</c>, <c>images_per_s</c>, <c>overhead_ratio</c>, <c>peak_working_set_mb</c>, <c>stages_ms</c> (batch 1), and every batch.</summary>
@@ -70,6 +73,19 @@ public sealed record BenchmarkReport(
             document["load_ms"] = Round(load);
         }
 
+        if (Preview is { } preview)
+        {
+            document["preview"] = new Dictionary<string, object>
+            {
+                ["method"] = preview.Method,
+                ["width"] = preview.Width,
+                ["height"] = preview.Height,
+                ["median_ms"] = Round(preview.MedianMs),
+                ["step_ms"] = Round(preview.StepMs),
+                ["share_of_step"] = Math.Round(preview.Share, 5),
+            };
+        }
+
         return JsonSerializer.Serialize(document, s_json);
     }
 
@@ -79,6 +95,11 @@ public sealed record BenchmarkReport(
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         text.AppendLine(inv, $"model {Model} ({Pipeline}) on {Provider}, {Steps} step(s), {Width}x{Height}, peak working set {PeakWorkingSetMb:F0} MB, {WorkingSetAfterMb:F0} MB after the runs");
+        if (Preview is { } preview)
+        {
+            text.AppendLine(inv, $"live preview ({preview.Method}, {preview.Width}x{preview.Height}): {preview.MedianMs:F3} ms, {preview.Share:P2} of a {preview.StepMs:F2} ms denoising step");
+        }
+
         foreach (var batch in Batches)
         {
             text.AppendLine();

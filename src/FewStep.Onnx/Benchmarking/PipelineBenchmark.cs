@@ -17,6 +17,7 @@ public static class PipelineBenchmark
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Runs, 1);
         var batches = settings.BatchSizes.Select(size => RunBatch(pipeline, settings, size, cancellationToken)).ToArray();
+        var preview = MeasurePreview(pipeline, settings, batches[0], cancellationToken);
         using var process = Process.GetCurrentProcess();
         process.Refresh();
         return new BenchmarkReport(
@@ -28,7 +29,43 @@ public static class PipelineBenchmark
             settings.Height ?? pipeline.DefaultSize,
             process.PeakWorkingSet64 / (1024.0 * 1024.0),
             process.WorkingSet64 / (1024.0 * 1024.0),
-            batches);
+            batches) { Preview = preview };
+    }
+
+    // One more batch-1 run with a preview made after every step, timed apart from the runs above (so they stay clean).
+    private static PreviewCost MeasurePreview(ITextToImagePipeline pipeline, BenchmarkSettings settings, BatchBenchmark headline, CancellationToken cancellationToken)
+    {
+        var request = new GenerationRequest
+        {
+            Prompts = [settings.Prompt],
+            NumInferenceSteps = settings.Steps,
+            GuidanceScale = settings.GuidanceScale,
+            Width = settings.Width,
+            Height = settings.Height,
+        };
+        var observer = new PreviewTimer(pipeline.Previewer, cancellationToken);
+        pipeline.Generate(request, TorchNoiseSource.ForSeeds([settings.Seed]), observer, cancellationToken);
+        var steps = headline.Stages.Where(s => s.Key.StartsWith("unet_step_", StringComparison.Ordinal) || s.Key.StartsWith("transformer_step_", StringComparison.Ordinal))
+            .Select(s => s.Value).ToList();
+        return new PreviewCost(pipeline.Previewer.Method, observer.Width, observer.Height, Median(observer.Samples), steps.Count > 0 ? Median(steps) : double.NaN);
+    }
+
+    private sealed class PreviewTimer(Previews.LatentPreviewer previewer, CancellationToken cancellationToken) : IPipelineObserver
+    {
+        public List<double> Samples { get; } = [];
+
+        public int Width { get; private set; }
+
+        public int Height { get; private set; }
+
+        public void OnStep(DenoisingStep step)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var image = previewer.Render(step, cancellationToken);
+            _ = image.ToPng();
+            Samples.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            (Width, Height) = (image.Width, image.Height);
+        }
     }
 
     private static BatchBenchmark RunBatch(ITextToImagePipeline pipeline, BenchmarkSettings settings, int batchSize, CancellationToken cancellationToken)

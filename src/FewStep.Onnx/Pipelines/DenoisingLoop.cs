@@ -51,6 +51,7 @@ internal static class DenoisingLoop
         IDenoiserBuffers denoiser,
         int batch,
         int latentChannels,
+        int latentWidth,
         bool classifierFreeGuidance,
         float guidanceScale,
         INoiseSource noise,
@@ -70,6 +71,7 @@ internal static class DenoisingLoop
         var guided = classifierFreeGuidance ? new float[outLength] : null;
         var kept = outChannels != latentChannels ? new float[latentLength] : null;
         var copies = classifierFreeGuidance ? 2 : 1;
+        var shape = new LatentShape(batch, latentChannels, plane / latentWidth, latentWidth);
         for (var i = 0; i < timesteps.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -114,7 +116,7 @@ internal static class DenoisingLoop
             }
 
             observer.OnStep(new DenoisingStep(i, timesteps.Count, timesteps[i], denoiser.Input, denoiser.Output,
-                modelOutput, prevSample, predOriginal, denoiser.Name, denoiser.TimestepInput(timesteps[i])));
+                modelOutput, prevSample, predOriginal, denoiser.Name, denoiser.TimestepInput(timesteps[i]), shape));
             (latents, prevSample) = (prevSample, latents);
         }
 

@@ -9,6 +9,7 @@ namespace FewStep.Onnx.Pipelines;
 /// <param name="ModelOutput">What the scheduler got: after guidance (and PixArt's learned-sigma split).</param>
 /// <param name="Denoiser">The denoising component: <c>unet</c> or <c>transformer</c>.</param>
 /// <param name="TimestepInput">The timestep tensor the denoiser got, when it takes one per batch row (PixArt).</param>
+/// <param name="Shape">The shape of <paramref name="PrevSample"/> and <paramref name="PredOriginalSample"/> (previews read it).</param>
 public sealed record DenoisingStep(
     int Index,
     int Count,
@@ -19,4 +20,5 @@ public sealed record DenoisingStep(
     ReadOnlyMemory<float> PrevSample,
     ReadOnlyMemory<float> PredOriginalSample,
     string Denoiser = "unet",
-    IReadOnlyList<long>? TimestepInput = null);
+    IReadOnlyList<long>? TimestepInput = null,
+    LatentShape? Shape = null);

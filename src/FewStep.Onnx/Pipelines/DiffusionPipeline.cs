@@ -8,6 +8,7 @@ using FewStep.Diffusion.Tokenization;
 using FewStep.Onnx.Lora;
 using FewStep.Onnx.Models;
 using FewStep.Onnx.Pipelines.PromptEncoding;
+using FewStep.Onnx.Previews;
 using FewStep.Onnx.Sessions;
 
 namespace FewStep.Onnx.Pipelines;
@@ -52,6 +53,9 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
     /// <summary>diffusers' default size: UNet <c>sample_size</c> × VAE scale factor.</summary>
     public int DefaultSize => Geometry.DefaultSize;
 
+    /// <summary>Makes the live previews of a generation's steps (a tiny autoencoder, or the family's latent projection).</summary>
+    public LatentPreviewer Previewer { get; private init; } = null!;
+
     public ExecutionProviderKind Provider => UNet.Session.Provider;
 
     /// <summary>The LoRAs merged into this pipeline's weights at load (empty for a plain model).</summary>
@@ -82,6 +86,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         var vae = loader.Add(new VaeDecoderModel(
             sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder"),
             sessions.Options.VaeDecodeBatch, sessions.Options.ShrinkArenaAfterDecode));
+        var previewer = TinyAutoencoder.CreatePreviewer(folder, sessions, vae.Config, loader);
         var encoder = loader.Add(CreatePromptEncoder(folder, sessions, loras, unet, loader));
         CheckComponentsFit(folder, unet, encoder);
         if (loader.SplitAcrossProviders && sessions.CudaFailure is not null)
@@ -91,7 +96,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
             return Load(folder, sessions, options);
         }
 
-        var pipeline = new DiffusionPipeline(folder, encoder, unet, vae, scheduler) { Loras = loras.Applied };
+        var pipeline = new DiffusionPipeline(folder, encoder, unet, vae, scheduler) { Loras = loras.Applied, Previewer = previewer };
         loader.Keep();
         return pipeline;
     }
@@ -138,7 +143,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         DenoisingLoop.Result denoised;
         using (var buffers = UNet.CreateBuffers(conditioning, latentHeight, latentWidth))
         {
-            denoised = DenoisingLoop.Run(scheduler, latents, buffers, batch, UNet.Config.InChannels, conditioning.ClassifierFreeGuidance,
+            denoised = DenoisingLoop.Run(scheduler, latents, buffers, batch, UNet.Config.InChannels, latentWidth, conditioning.ClassifierFreeGuidance,
                 request.GuidanceScale, noise, Folder.Name, UNetNonFiniteHint, observer, stages, cancellationToken);
         }
 
@@ -163,6 +168,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         _promptEncoder.Dispose();
         UNet.Dispose();
         VaeDecoder.Dispose();
+        Previewer.Dispose();
     }
 
     private static IPromptEncoder CreatePromptEncoder(ModelFolder folder, OnnxSessionFactory sessions, LoraApplication loras, UNetModel unet, ComponentLoader loader)

@@ -30,6 +30,9 @@ public interface ITextToImagePipeline : IDisposable
 
     ExecutionProviderKind Provider { get; }
 
+    /// <summary>Makes live previews from a step's latents (<see cref="IPipelineObserver.OnStep"/>): a tiny autoencoder or a linear projection.</summary>
+    Previews.LatentPreviewer Previewer { get; }
+
     /// <summary>The LoRAs merged into the pipeline's weights at load (empty for a plain model).</summary>
     IReadOnlyList<Lora.AppliedLora> Loras { get; }
 

@@ -7,6 +7,7 @@ using FewStep.Diffusion.Schedulers;
 using FewStep.Diffusion.Tensors;
 using FewStep.Diffusion.Tokenization;
 using FewStep.Onnx.Models;
+using FewStep.Onnx.Previews;
 using FewStep.Onnx.Sessions;
 
 namespace FewStep.Onnx.Pipelines;
@@ -61,6 +62,9 @@ public sealed class PixArtPipeline : ITextToImagePipeline
 
     public int DefaultSize => Geometry.DefaultSize;
 
+    /// <summary>Makes the live previews of a generation's steps (a tiny autoencoder, or the family's latent projection).</summary>
+    public LatentPreviewer Previewer { get; private init; } = null!;
+
     public ExecutionProviderKind Provider => Transformer.Session.Provider;
 
     public IReadOnlyList<Lora.AppliedLora> Loras => [];
@@ -88,6 +92,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         var vae = loader.Add(new VaeDecoderModel(
             sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder"),
             sessions.Options.VaeDecodeBatch, sessions.Options.ShrinkArenaAfterDecode));
+        var previewer = TinyAutoencoder.CreatePreviewer(folder, sessions, vae.Config, loader);
         var encoder = loader.Add(new T5EncoderModel(
             sessions.Create("text_encoder", folder.OnnxPath("text_encoder")), folder.ReadConfig<T5EncoderConfig>("text_encoder")));
         CheckComponentsFit(folder, encoder, transformer, vae);
@@ -98,7 +103,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
             return Load(folder, sessions);
         }
 
-        var pipeline = new PixArtPipeline(folder, tokenizer, encoder, transformer, vae, scheduler);
+        var pipeline = new PixArtPipeline(folder, tokenizer, encoder, transformer, vae, scheduler) { Previewer = previewer };
         loader.Keep();
         return pipeline;
     }
@@ -141,7 +146,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         DenoisingLoop.Result denoised;
         using (var buffers = Transformer.CreateBuffers(conditioning, latentHeight, latentWidth))
         {
-            denoised = DenoisingLoop.Run(scheduler, latents, buffers, batch, channels, call.ClassifierFreeGuidance,
+            denoised = DenoisingLoop.Run(scheduler, latents, buffers, batch, channels, latentWidth, call.ClassifierFreeGuidance,
                 request.GuidanceScale, noise, Folder.Name,
                 "A float16 transformer can overflow in attention or its feed-forward layers; use the float32 export.",
                 observer, stages, cancellationToken);
@@ -162,6 +167,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
         TextEncoder.Dispose();
         Transformer.Dispose();
         VaeDecoder.Dispose();
+        Previewer.Dispose();
     }
 
     // Mismatched components fail here, naming both sides, instead of deep inside ONNX Runtime.

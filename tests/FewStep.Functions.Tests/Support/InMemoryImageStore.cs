@@ -36,6 +36,13 @@ internal sealed class InMemoryImageStore : IImageStore
         return Task.FromResult(Blobs.TryAdd(blobName, (json, new Dictionary<string, string>())));
     }
 
+    public Task DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken)
+    {
+        Check();
+        Blobs.TryRemove(blobName, out _);
+        return Task.CompletedTask;
+    }
+
     public Task<bool> ExistsAsync(string blobName, CancellationToken cancellationToken)
     {
         Check();

@@ -39,6 +39,9 @@ internal sealed class TestAppOptions
 
     public bool RealRenderer { get; set; }
 
+    /// <summary>With <see cref="RealRenderer"/>: wraps the app's ONNX renderer (to watch or hold what it reports).</summary>
+    public Func<IImageRenderer, IImageRenderer>? WrapRenderer { get; set; }
+
     /// <summary>Blob storage in Azurite (own containers) when set; in memory otherwise.</summary>
     public AzuriteFixture? Azurite { get; set; }
 
@@ -350,6 +353,11 @@ internal sealed class TestApp : IAsyncDisposable
         {
             MemoryResults = new InMemoryImageStore();
             services.AddKeyedSingleton<IImageStore>(StoreKeys.Results, MemoryResults);
+        }
+
+        if (options.RealRenderer && options.WrapRenderer is { } wrap)
+        {
+            services.AddSingleton<IImageRenderer>(sp => wrap(ActivatorUtilities.CreateInstance<PipelineImageRenderer>(sp)));
         }
 
         if (!options.RealRenderer)
