@@ -31,6 +31,8 @@ public sealed class FunctionsMetadataTests
         ["CheckFunctionKey"] = "httpTrigger",
         ["OpenAiCreateImage"] = "httpTrigger",
         ["OpenAiListModels"] = "httpTrigger",
+        ["Playground"] = "httpTrigger",
+        ["PlaygroundAsset"] = "httpTrigger",
     };
 
     private static JsonElement Functions => s_metadata.Value.Functions;
@@ -63,6 +65,8 @@ public sealed class FunctionsMetadataTests
     [InlineData("CheckFunctionKey")]
     [InlineData("OpenAiCreateImage")]
     [InlineData("OpenAiListModels")]
+    [InlineData("Playground")]
+    [InlineData("PlaygroundAsset")]
     public void Each_function_has_exactly_one_trigger_of_its_kind_in_the_app_assembly(string name)
     {
         var function = Function(name);
@@ -114,6 +118,8 @@ public sealed class FunctionsMetadataTests
     [InlineData("OpenAiCreateImage", "post", "v1/images/generations", "Anonymous", true)]
     [InlineData("OpenAiListModels", "get", "v1/models", "Anonymous", false)]
     [InlineData("CheckFunctionKey", "get", "keys/check", "Function", false)]
+    [InlineData("Playground", "get", "playground", "Anonymous", false)]
+    [InlineData("PlaygroundAsset", "get", "playground/{asset}", "Anonymous", false)]
     public void OpenAi_routes_and_the_key_check_are_declared_with_their_auth(string name, string method, string route, string authLevel, bool durableClient)
     {
         var bindings = Bindings(Function(name));

@@ -391,7 +391,7 @@ internal sealed class TestApp : IAsyncDisposable
             Client = _inProcess.Client;
         }
 
-        _http = await FunctionsHttpHost.StartAsync(Services, Client, options.FunctionKeys, typeof(GenerationsApi), typeof(JobsApi), typeof(OpenAiImagesApi), typeof(KeyCheckApi));
+        _http = await FunctionsHttpHost.StartAsync(Services, Client, options.FunctionKeys, typeof(GenerationsApi), typeof(JobsApi), typeof(OpenAiImagesApi), typeof(KeyCheckApi), typeof(FewStep.Functions.Playground.PlaygroundApi));
         Http = new HttpClient { BaseAddress = _http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         if (options.FunctionKeys?.FirstOrDefault() is { } functionKey)
         {
