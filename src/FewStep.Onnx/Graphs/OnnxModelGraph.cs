@@ -205,35 +205,39 @@ internal sealed class OnnxModelGraph
         w.WriteString(opType);
         foreach (var (attribute, value) in ints)
         {
-            w.WriteTag(NodeAttribute, WireFormat.WireType.LengthDelimited);
-            w.WriteBytes(ByteString.CopyFrom(Message(a =>
+            WriteAttribute(w, attribute, AttributeTypeInt, a =>
             {
-                a.WriteTag(AttributeName, WireFormat.WireType.LengthDelimited);
-                a.WriteString(attribute);
                 a.WriteTag(AttributeInt, WireFormat.WireType.Varint);
                 a.WriteInt64(value);
-                a.WriteTag(AttributeType, WireFormat.WireType.Varint);
-                a.WriteInt32(AttributeTypeInt);
-            })));
+            });
         }
 
         foreach (var (attribute, value) in floats)
         {
-            w.WriteTag(NodeAttribute, WireFormat.WireType.LengthDelimited);
-            w.WriteBytes(ByteString.CopyFrom(Message(a =>
+            WriteAttribute(w, attribute, AttributeTypeFloat, a =>
             {
-                a.WriteTag(AttributeName, WireFormat.WireType.LengthDelimited);
-                a.WriteString(attribute);
                 a.WriteTag(AttributeFloat, WireFormat.WireType.Fixed32);
                 a.WriteFloat(value);
-                a.WriteTag(AttributeType, WireFormat.WireType.Varint);
-                a.WriteInt32(AttributeTypeFloat);
-            })));
+            });
         }
 
         w.WriteTag(NodeDomain, WireFormat.WireType.LengthDelimited);
         w.WriteString(domain);
     });
+
+    // An AttributeProto: its name, its value (written by the caller) and its type.
+    private static void WriteAttribute(CodedOutputStream node, string name, int type, Action<CodedOutputStream> value)
+    {
+        node.WriteTag(NodeAttribute, WireFormat.WireType.LengthDelimited);
+        node.WriteBytes(ByteString.CopyFrom(Message(a =>
+        {
+            a.WriteTag(AttributeName, WireFormat.WireType.LengthDelimited);
+            a.WriteString(name);
+            value(a);
+            a.WriteTag(AttributeType, WireFormat.WireType.Varint);
+            a.WriteInt32(type);
+        })));
+    }
 
     // Mark and sweep from the graph outputs, so that what only fed removed nodes (shape arithmetic) goes too.
     private HashSet<OnnxNode> LiveNodes(IReadOnlySet<OnnxNode> removed, IReadOnlyDictionary<OnnxNode, byte[]> inserted)
@@ -561,23 +565,16 @@ internal sealed class OnnxModelGraph
         throw new InvalidDataException("a length prefix that does not fit its field");
     }
 
+    // The tag and length through protobuf's own writer, the payload straight after: a graph with inline weights can
+    // be gigabytes, which a ByteString would copy once more.
     private static void WriteLengthDelimited(Stream stream, int field, ReadOnlySpan<byte> payload)
     {
-        Span<byte> head = stackalloc byte[16];
-        var length = 0;
-        foreach (var value in new[] { (uint)((field << 3) | (int)WireFormat.WireType.LengthDelimited), (uint)payload.Length })
+        using (var writer = new CodedOutputStream(stream, leaveOpen: true))
         {
-            var v = value;
-            while (v >= 0x80)
-            {
-                head[length++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
-
-            head[length++] = (byte)v;
+            writer.WriteTag(field, WireFormat.WireType.LengthDelimited);
+            writer.WriteLength(payload.Length);
         }
 
-        stream.Write(head[..length]);
         stream.Write(payload);
     }
 
