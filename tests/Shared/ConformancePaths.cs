@@ -32,6 +32,25 @@ internal static class ConformancePaths
 
     public static string Model(string name) => Path.Combine(Models, name);
 
+    /// <summary>
+    /// A writable copy of conformance model <paramref name="name"/> in <paramref name="root"/>, as folder
+    /// <paramref name="copyName"/> (default: the same name), to break or extend it.
+    /// </summary>
+    public static string CopyModel(string name, string root, string? copyName = null)
+    {
+        var source = Model(name);
+        var target = Path.Combine(root, copyName ?? name);
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination);
+            File.SetAttributes(destination, FileAttributes.Normal);
+        }
+
+        return target;
+    }
+
     /// <summary>LoRA files (<c>.safetensors</c>) and their answer key <c>index.json</c>.</summary>
     public static string Loras => Path.Combine(Root, "loras");
 

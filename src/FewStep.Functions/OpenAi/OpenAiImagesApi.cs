@@ -88,7 +88,7 @@ public sealed partial class OpenAiImagesApi
         ArgumentNullException.ThrowIfNull(request);
         return GuardedAsync(request, _ =>
         {
-            var models = _models.Catalog.Entries.Where(_translator.IsInstalled).OrderBy(e => e.Name, StringComparer.Ordinal)
+            var models = _models.Catalog.Entries.Where(_models.IsInstalled).OrderBy(e => e.Name, StringComparer.Ordinal)
                 .Select(e => new OpenAiModel(e.Name, InstalledAt(e), OwnerOf(e))).ToList();
             return Task.FromResult<IActionResult>(ApiResponses.Json(StatusCodes.Status200OK, new OpenAiModelList(models)));
         });

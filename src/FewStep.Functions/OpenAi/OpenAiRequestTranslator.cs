@@ -80,12 +80,12 @@ public sealed class OpenAiRequestTranslator
         var model = ReadString(body, "model") ?? (string.IsNullOrEmpty(_options.DefaultModel) ? null : _options.DefaultModel);
         if (model is null)
         {
-            return (null, OpenAiErrors.Invalid("model", $"model is required (this service has no default model): one of {string.Join(", ", InstalledModels())}."));
+            return (null, OpenAiErrors.Invalid("model", $"model is required (this service has no default model): one of {string.Join(", ", _models.InstalledModels())}."));
         }
 
         if (!_models.TryGetEntry(model, out var entry) || !string.Equals(entry.Name, model, StringComparison.Ordinal))
         {
-            return (null, OpenAiErrors.ModelNotFound($"The model '{Shorten(model)}' does not exist on this service (models: {string.Join(", ", InstalledModels())})."));
+            return (null, OpenAiErrors.ModelNotFound($"The model '{Shorten(model)}' does not exist on this service (models: {string.Join(", ", _models.InstalledModels())})."));
         }
 
         var size = ReadString(body, "size");
@@ -144,23 +144,6 @@ public sealed class OpenAiRequestTranslator
         "width" or "height" => "size",
         _ => field,
     };
-
-    /// <summary>The installed catalog models, by name.</summary>
-    public IReadOnlyList<string> InstalledModels() =>
-        _models.Catalog.Entries.Where(IsInstalled).Select(e => e.Name).Order(StringComparer.Ordinal).ToArray();
-
-    public bool IsInstalled(FewStep.Diffusion.Catalog.ModelCatalogEntry entry)
-    {
-        try
-        {
-            _ = _models.Describe(entry);
-            return true;
-        }
-        catch (FewStep.Diffusion.DiffusionException)
-        {
-            return false;
-        }
-    }
 
     // Types and fixed values, before anything is read: every string is checked readable here.
     private ApiResult? Problem(JsonElement body)

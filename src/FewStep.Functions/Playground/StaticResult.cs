@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace FewStep.Functions.Playground;
 
-/// <summary>Fixed bytes with their content type and headers, all set before the body is written (see <see cref="Triggers.ApiResult"/>).</summary>
+/// <summary>Fixed bytes with their content type and headers, all set before the body is written (<see cref="Triggers.FinishedResponse"/>).</summary>
 public sealed class StaticResult : IActionResult
 {
     public StaticResult(int statusCode, byte[] body, string contentType)
@@ -20,20 +20,11 @@ public sealed class StaticResult : IActionResult
 
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
-    public async Task ExecuteResultAsync(ActionContext context)
+    public Task ExecuteResultAsync(ActionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var response = context.HttpContext.Response;
-        response.StatusCode = StatusCode;
-        foreach (var (name, value) in Headers)
-        {
-            response.Headers[name] = value;
-        }
 
         // A new deployment may change the page; a browser revalidates rather than keeping a stale one.
-        response.Headers.CacheControl = "no-cache";
-        response.ContentType = ContentType;
-        response.ContentLength = Body.Length;
-        await response.Body.WriteAsync(Body, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        return Triggers.FinishedResponse.WriteAsync(context.HttpContext, StatusCode, Headers, "no-cache", ContentType, Body);
     }
 }

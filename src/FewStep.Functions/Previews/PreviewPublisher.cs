@@ -79,7 +79,7 @@ public sealed partial class PreviewPublisher : IProgress<RenderPreview>
             try
             {
                 var preview = new GenerationPreview(next.Step, next.Steps, _first.PromptIndex, _first.ImageIndex, next.Width, next.Height, next.Method,
-                    "data:image/png;base64," + Convert.ToBase64String(next.Png), _time.GetUtcNow());
+                    FewStep.Onnx.Previews.PreviewImage.DataUrl(next.Png), _time.GetUtcNow());
                 await PreviewStore.WriteAsync(_store, _runId, preview, _cancellationToken).ConfigureAwait(false);
                 Written++;
             }

@@ -107,6 +107,24 @@ public sealed partial class ModelRegistry : IDisposable
         return Resolve(_infos, entry.Name, lazy);
     }
 
+    /// <summary>Whether the entry's model folder is there and opens (<see cref="Describe"/> does not fail).</summary>
+    public bool IsInstalled(ModelCatalogEntry entry)
+    {
+        try
+        {
+            _ = Describe(entry);
+            return true;
+        }
+        catch (DiffusionException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The catalog models that are installed, by name.</summary>
+    public IReadOnlyList<string> InstalledModels() =>
+        Catalog.Entries.Where(IsInstalled).Select(e => e.Name).Order(StringComparer.Ordinal).ToArray();
+
     /// <summary>
     /// The model's pipeline (any family) with <paramref name="loras"/> merged, loaded on first use and shared (sessions
     /// load once per process and LoRA set); dispose the lease when the render is done.

@@ -77,7 +77,7 @@ public sealed partial class PipelineImageRenderer : IImageRenderer
             .ConfigureAwait(false);
         if (observer is { Made: > 0 })
         {
-            var denoising = result.Timings.Stages.Where(s => s.Stage.StartsWith("unet_step_", StringComparison.Ordinal) || s.Stage.StartsWith("transformer_step_", StringComparison.Ordinal)).Sum(s => s.Elapsed.TotalMilliseconds);
+            var denoising = result.Timings.Stages.Where(s => StageTiming.IsDenoiserStep(s.Stage)).Sum(s => s.Elapsed.TotalMilliseconds);
             LogPreviews(_logger, observer.Made, pipeline.Previewer.Method, observer.Spent.TotalMilliseconds, denoising);
         }
 

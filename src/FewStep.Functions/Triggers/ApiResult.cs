@@ -5,9 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace FewStep.Functions.Triggers;
 
 /// <summary>
-/// A JSON answer: status, headers and body, written in that order. Under the real Functions host (ASP.NET Core
-/// integration) headers added after the body has started are dropped — which is how <c>Location</c> and
-/// <c>Retry-After</c> went missing — so an answer is built whole first and only then executed. Hand-written
+/// A JSON answer: status, headers and body, built whole first and only then written (<see cref="FinishedResponse"/>). Hand-written
 /// rather than MVC's ObjectResult: no content negotiation (always JSON), and no MVC services to register.
 /// </summary>
 public sealed class ApiResult : IActionResult
@@ -35,27 +33,12 @@ public sealed class ApiResult : IActionResult
         return this;
     }
 
-    public async Task ExecuteResultAsync(ActionContext context)
+    public Task ExecuteResultAsync(ActionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var response = context.HttpContext.Response;
-        response.StatusCode = StatusCode;
-        foreach (var (name, value) in Headers)
-        {
-            response.Headers[name] = value;
-        }
 
         // Never cached by a proxy: statuses change and image URLs carry short-lived signatures.
-        response.Headers.CacheControl = "no-store";
-        if (Body is null)
-        {
-            response.ContentLength = 0;
-            return;
-        }
-
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(Body, Body.GetType(), s_json);
-        response.ContentType = ContentType;
-        response.ContentLength = bytes.Length;
-        await response.Body.WriteAsync(bytes, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        return FinishedResponse.WriteAsync(context.HttpContext, StatusCode, Headers, "no-store", ContentType,
+            Body is null ? null : JsonSerializer.SerializeToUtf8Bytes(Body, Body.GetType(), s_json));
     }
 }

@@ -112,9 +112,6 @@ public sealed partial class GenerationsApi
         });
     }
 
-    /// <summary>The instance id for an idempotency key: the same key always names the same generation.</summary>
-    public static string IdFromKey(string key) => GenerationStarter.IdFromKey(key);
-
     public static string StatusUrl(HttpRequest request, string id)
     {
         ArgumentNullException.ThrowIfNull(request);

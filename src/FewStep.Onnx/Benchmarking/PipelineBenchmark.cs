@@ -45,7 +45,7 @@ public static class PipelineBenchmark
         };
         var observer = new PreviewTimer(pipeline.Previewer, cancellationToken);
         pipeline.Generate(request, TorchNoiseSource.ForSeeds([settings.Seed]), observer, cancellationToken);
-        var steps = headline.Stages.Where(s => s.Key.StartsWith("unet_step_", StringComparison.Ordinal) || s.Key.StartsWith("transformer_step_", StringComparison.Ordinal))
+        var steps = headline.Stages.Where(s => StageTiming.IsDenoiserStep(s.Key))
             .Select(s => s.Value).ToList();
         return new PreviewCost(pipeline.Previewer.Method, observer.Width, observer.Height, Median(observer.Samples), steps.Count > 0 ? Median(steps) : double.NaN);
     }

@@ -18,5 +18,8 @@ public sealed record PreviewImage(int Width, int Height, byte[] Rgb, string Meth
     }
 
     /// <summary>The PNG as a <c>data:</c> URL, for an <c>&lt;img src&gt;</c> or a JSON status.</summary>
-    public string ToDataUrl() => "data:image/png;base64," + Convert.ToBase64String(ToPng());
+    public string ToDataUrl() => DataUrl(ToPng());
+
+    /// <summary>A PNG's bytes as a <c>data:</c> URL.</summary>
+    public static string DataUrl(byte[] png) => "data:image/png;base64," + Convert.ToBase64String(png);
 }

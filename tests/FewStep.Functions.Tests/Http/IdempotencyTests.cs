@@ -22,9 +22,9 @@ public sealed class IdempotencyTests : IAsyncLifetime
     [Fact]
     public void Id_from_key_is_stable_distinct_and_a_public_id()
     {
-        Assert.Equal(GenerationsApi.IdFromKey("fox-42"), GenerationsApi.IdFromKey("fox-42"));
-        Assert.NotEqual(GenerationsApi.IdFromKey("fox-42"), GenerationsApi.IdFromKey("fox-43"));
-        Assert.True(PublicRuns.IsPublicId(GenerationsApi.IdFromKey("fox-42")));
+        Assert.Equal(GenerationStarter.IdFromKey("fox-42"), GenerationStarter.IdFromKey("fox-42"));
+        Assert.NotEqual(GenerationStarter.IdFromKey("fox-42"), GenerationStarter.IdFromKey("fox-43"));
+        Assert.True(PublicRuns.IsPublicId(GenerationStarter.IdFromKey("fox-42")));
     }
 
     [Fact]
@@ -43,7 +43,7 @@ public sealed class IdempotencyTests : IAsyncLifetime
 
         var id = Assert.Single(bodies.Select(b => b.GetProperty("id").GetString()).Distinct());
         var seed = Assert.Single(bodies.Select(b => b.GetProperty("seed").GetInt64()).Distinct());
-        Assert.Equal(GenerationsApi.IdFromKey("burst-1"), id);
+        Assert.Equal(GenerationStarter.IdFromKey("burst-1"), id);
         Assert.Equal(1, await _app.CountRunsAsync());
         var status = await _app.WaitForEndAsync(id!);
         Assert.Equal("succeeded", status.GetProperty("status").GetString());
@@ -117,7 +117,7 @@ public sealed class IdempotencyTests : IAsyncLifetime
     public async Task A_key_whose_first_post_died_before_starting_is_started_by_the_retry()
     {
         // The first POST recorded the request and died before the orchestration started.
-        var id = GenerationsApi.IdFromKey("crashed");
+        var id = GenerationStarter.IdFromKey("crashed");
         var spec = new FewStep.Functions.Contracts.GenerationSpec
         {
             Model = TestApp.Model, Prompts = ["a fox"], NumInferenceSteps = 1, GuidanceScale = 0, Width = 64, Height = 64,

@@ -235,7 +235,7 @@ public sealed class OpenAiImagesApiTests : IAsyncLifetime, IDisposable
         await hangUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
 
-        var id = FewStep.Functions.Triggers.GenerationsApi.IdFromKey("hang-up");
+        var id = FewStep.Functions.Triggers.GenerationStarter.IdFromKey("hang-up");
         var cancellation = _app.Services.GetRequiredService<RunCancellation>();
         await TestApp.EventuallyAsync(() => cancellation.IsRequestedAsync(id, CancellationToken.None), TimeSpan.FromSeconds(30), "the generation to be canceled");
         var status = await _app.WaitForEndAsync(id);

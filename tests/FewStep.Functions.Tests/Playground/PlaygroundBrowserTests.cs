@@ -18,16 +18,13 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
     private readonly AzuriteFixture _azurite;
     private readonly ITestOutputHelper _output;
     private TestApp _app = null!;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
+    private HeadlessChromium? _chromium;
 
     public PlaygroundBrowserTests(AzuriteFixture azurite, ITestOutputHelper output)
     {
         _azurite = azurite;
         _output = output;
     }
-
-    public static string ArtifactsFolder => Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts")).FullName;
 
     public async Task InitializeAsync()
     {
@@ -38,35 +35,23 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
             o.Backend = DurableBackend.AzureStorage;
             o.FunctionKeys = [Key];
         });
-        if (File.Exists(ChromiumFactAttribute.Executable))
-        {
-            _browser = await LaunchAsync(_playwright = await Microsoft.Playwright.Playwright.CreateAsync());
-        }
+        _chromium = await HeadlessChromium.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        if (_chromium is not null)
         {
-            await _browser.DisposeAsync();
+            await _chromium.DisposeAsync();
         }
 
-        _playwright?.Dispose();
         await _app.DisposeAsync();
     }
-
-    // As root in a closed network: no sandbox, and none of Chromium's own background connections.
-    internal static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-    {
-        ExecutablePath = ChromiumFactAttribute.Executable,
-        Headless = true,
-        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
 
     [ChromiumFact]
     public async Task Generate_shows_the_rendered_png_in_the_page()
     {
-        var page = await _browser!.NewPageAsync();
+        var page = await _chromium!.Browser.NewPageAsync();
         var errors = new List<string>();
         // Script errors only: the browser also logs the 401 of the model list asked for before the key is pasted.
         page.Console += (_, message) => { if (message.Type == "error" && !message.Text.Contains("401", StringComparison.Ordinal)) errors.Add(message.Text); };
@@ -99,7 +84,7 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         Assert.Equal(Key, await page.EvaluateAsync<string>("() => sessionStorage.getItem('fewstep-function-key')"));
         Assert.Null(await page.EvaluateAsync<string?>("() => localStorage.getItem('fewstep-function-key')"));
 
-        var screenshot = Path.Combine(ArtifactsFolder, "playground.png");
+        var screenshot = Path.Combine(HeadlessChromium.ArtifactsFolder, "playground.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         _output.WriteLine($"screenshot: {screenshot}");
         Assert.True(new FileInfo(screenshot).Length > 0);

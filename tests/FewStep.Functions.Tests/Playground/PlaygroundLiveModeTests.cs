@@ -10,34 +10,29 @@ namespace FewStep.Functions.Tests.Playground;
 public sealed class PlaygroundLiveModeTests : IAsyncLifetime
 {
     private TestApp _app = null!;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
+    private HeadlessChromium? _chromium;
 
     public async Task InitializeAsync()
     {
         _app = await TestApp.StartAsync();
         _app.Fake!.Delay = TimeSpan.FromSeconds(30);
-        if (File.Exists(ChromiumFactAttribute.Executable))
-        {
-            _browser = await PlaygroundBrowserTests.LaunchAsync(_playwright = await Microsoft.Playwright.Playwright.CreateAsync());
-        }
+        _chromium = await HeadlessChromium.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        if (_chromium is not null)
         {
-            await _browser.DisposeAsync();
+            await _chromium.DisposeAsync();
         }
 
-        _playwright?.Dispose();
         await _app.DisposeAsync();
     }
 
     [ChromiumFact]
     public async Task Typing_in_live_mode_generates_after_a_pause_and_cancels_the_running_generation()
     {
-        var page = await _browser!.NewPageAsync();
+        var page = await _chromium!.Browser.NewPageAsync();
         var posts = new List<string>();
         var deletes = new List<string>();
         page.Request += (_, request) =>

@@ -14,8 +14,7 @@ public sealed class PlaygroundPreviewTests : IAsyncLifetime
     private readonly AzuriteFixture _azurite;
     private readonly HoldingRenderer.Hold _hold = new();
     private TestApp _app = null!;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
+    private HeadlessChromium? _chromium;
 
     public PlaygroundPreviewTests(AzuriteFixture azurite) => _azurite = azurite;
 
@@ -27,28 +26,24 @@ public sealed class PlaygroundPreviewTests : IAsyncLifetime
             o.RealRenderer = true;
             o.WrapRenderer = inner => new HoldingRenderer(inner, _hold);
         });
-        if (File.Exists(ChromiumFactAttribute.Executable))
-        {
-            _browser = await PlaygroundBrowserTests.LaunchAsync(_playwright = await Microsoft.Playwright.Playwright.CreateAsync());
-        }
+        _chromium = await HeadlessChromium.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
         _hold.Release.TrySetResult();
-        if (_browser is not null)
+        if (_chromium is not null)
         {
-            await _browser.DisposeAsync();
+            await _chromium.DisposeAsync();
         }
 
-        _playwright?.Dispose();
         await _app.DisposeAsync();
     }
 
     [ChromiumFact]
     public async Task The_preview_appears_while_the_generation_runs_and_the_images_after()
     {
-        var page = await _browser!.NewPageAsync();
+        var page = await _chromium!.Browser.NewPageAsync();
         await page.GotoAsync(new Uri(_app.Http.BaseAddress!, "api/playground").AbsoluteUri);
         await page.WaitForFunctionAsync($"() => [...document.querySelectorAll('#model option')].some(o => o.value === '{TestApp.Model}')");
         await page.SelectOptionAsync("#model", TestApp.Model);
@@ -63,7 +58,7 @@ public sealed class PlaygroundPreviewTests : IAsyncLifetime
         Assert.Equal("step 1/4", await page.TextContentAsync("#preview-step"));
         Assert.StartsWith("data:image/png;base64,", await page.GetAttributeAsync("#preview", "src"), StringComparison.Ordinal);
         Assert.StartsWith("running", await page.TextContentAsync("#status"), StringComparison.Ordinal);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(PlaygroundBrowserTests.ArtifactsFolder, "playground-preview.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(HeadlessChromium.ArtifactsFolder, "playground-preview.png"), FullPage = true });
 
         _hold.Release.SetResult();
         await page.WaitForFunctionAsync(

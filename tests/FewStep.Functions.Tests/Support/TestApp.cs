@@ -310,7 +310,7 @@ internal sealed class TestApp : IAsyncDisposable
         };
         if (options.WithBrokenModel)
         {
-            models.Add(new { name = BrokenModel, folder = CopyWithCorruptUnet(ConformancePaths.Model(Model), Path.Combine(ModelRoot, BrokenModel)), steps = 1, min_steps = 1, max_steps = 4, guidance_scale = 0f, max_guidance_scale = 10f, width = 64, height = 64, max_width = 256, max_height = 256 });
+            models.Add(new { name = BrokenModel, folder = CopyWithCorruptUnet(ConformancePaths.CopyModel(Model, ModelRoot, BrokenModel)), steps = 1, min_steps = 1, max_steps = 4, guidance_scale = 0f, max_guidance_scale = 10f, width = 64, height = 64, max_width = 256, max_height = 256 });
         }
 
         await File.WriteAllTextAsync(catalog, JsonSerializer.Serialize(new { models = models.Append(bundled) }));
@@ -399,17 +399,9 @@ internal sealed class TestApp : IAsyncDisposable
         }
     }
 
-    private static string CopyWithCorruptUnet(string source, string target)
+    private static string CopyWithCorruptUnet(string copy)
     {
-        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var copy = Path.Combine(target, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-            File.Copy(file, copy);
-            File.SetAttributes(copy, FileAttributes.Normal);
-        }
-
-        File.WriteAllText(Path.Combine(target, "unet", "model.onnx"), "not an onnx model");
-        return target;
+        File.WriteAllText(Path.Combine(copy, "unet", "model.onnx"), "not an onnx model");
+        return copy;
     }
 }

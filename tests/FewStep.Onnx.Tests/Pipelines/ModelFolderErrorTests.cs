@@ -106,20 +106,7 @@ public sealed class ModelFolderErrorTests : IClassFixture<PipelinesFixture>, IDi
         Assert.Equal(FewStep.Diffusion.Configuration.PipelineFamily.StableDiffusionXL, pipeline.Family);
     }
 
-    private string CopyModel(string name)
-    {
-        var source = ConformancePaths.Model(name);
-        var target = Path.Combine(_temp, name);
-        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-            File.SetAttributes(destination, FileAttributes.Normal);
-        }
-
-        return target;
-    }
+    private string CopyModel(string name) => ConformancePaths.CopyModel(name, _temp);
 
     private static void ReplaceInFile(string path, string from, string to) =>
         File.WriteAllText(path, File.ReadAllText(path).Replace(from, to, StringComparison.Ordinal));

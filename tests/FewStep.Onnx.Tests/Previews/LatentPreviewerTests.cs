@@ -101,7 +101,7 @@ public sealed class LatentPreviewerTests : IClassFixture<PipelinesFixture>
         var temp = Directory.CreateTempSubdirectory("fewstep-taesd-").FullName;
         try
         {
-            CheckTinyAutoencoder(CopyModel("tiny-sd-turbo", temp));
+            CheckTinyAutoencoder(ConformancePaths.CopyModel("tiny-sd-turbo", temp));
         }
         finally
         {
@@ -168,21 +168,6 @@ public sealed class LatentPreviewerTests : IClassFixture<PipelinesFixture>
         pipeline.Generate(request, TorchNoiseSource.ForSeeds([1]), slow);
         Assert.True(made.Count <= 1, $"{made.Count} previews within the interval");
         previewer.LastCost = TimeSpan.Zero;
-    }
-
-    private static string CopyModel(string name, string temp)
-    {
-        var source = ConformancePaths.Model(name);
-        var target = Path.Combine(temp, name);
-        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-            File.SetAttributes(destination, FileAttributes.Normal);
-        }
-
-        return target;
     }
 
     private sealed class StepPreviews(LatentPreviewer previewer, List<(int Step, PreviewImage Image)> previews, Action<DenoisingStep>? seen = null) : IPipelineObserver
