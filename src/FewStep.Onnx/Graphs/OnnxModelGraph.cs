@@ -12,7 +12,7 @@ namespace FewStep.Onnx.Graphs;
 /// Google.Protobuf reads and writes the wire format; there are no generated ONNX classes because a generated parser
 /// would materialise every initializer's raw_data as a second copy, and only the nodes are needed here.
 /// </remarks>
-internal sealed class OnnxModelGraph
+internal sealed partial class OnnxModelGraph
 {
     private const int ModelGraph = 7;
     private const int ModelOpsetImport = 8;

@@ -52,6 +52,13 @@ public sealed class OnnxExecutionOptions
     public bool FuseAttention { get; set; } = true;
 
     /// <summary>
+    /// On CUDA, bind a float16 export's float16 inputs and outputs as float32, with a <c>Cast</c> added at each in the
+    /// graph: the conversion runs on the device, once per run, instead of on the CPU before and after every step (and
+    /// the constant conditioning is converted on the device too). Off, and always on CPU: converted on the host.
+    /// </summary>
+    public bool CastFloat16InGraph { get; set; } = true;
+
+    /// <summary>
     /// ONNX Runtime's memory pattern: plans one block per run shape from the first run and keeps it. Measured on the
     /// real-size SD-Turbo architecture it grew each session on its second run and kept the growth, at no speed gain.
     /// </summary>

@@ -78,7 +78,7 @@ public sealed partial class OnnxSessionFactory
             {
                 using var cudaOptions = CreateSessionOptions(useCuda: true);
                 configure?.Invoke(cudaOptions);
-                var cudaModel = Prepare(component, modelPath, modelBytes, cudaOptions, allowFloat16Attention: true);
+                var cudaModel = Prepare(component, modelPath, modelBytes, cudaOptions, cuda: true);
                 return new OnnxModelSession(component, modelPath, Open(modelPath, cudaModel, cudaOptions), ExecutionProviderKind.Cuda, _options.DeviceId);
             }
             catch (OnnxRuntimeException e) when (_options.FallBackToCpu)
@@ -103,7 +103,7 @@ public sealed partial class OnnxSessionFactory
         configure?.Invoke(cpuOptions);
         try
         {
-            var cpuModel = Prepare(component, modelPath, modelBytes, cpuOptions, allowFloat16Attention: false);
+            var cpuModel = Prepare(component, modelPath, modelBytes, cpuOptions, cuda: false);
             return new OnnxModelSession(component, modelPath, Open(modelPath, cpuModel, cpuOptions), ExecutionProviderKind.Cpu, 0, _options.EnableCpuMemArena);
         }
         catch (OnnxRuntimeException e) when (e.Message.Contains("Could not find an implementation", StringComparison.Ordinal) &&
@@ -135,28 +135,36 @@ public sealed partial class OnnxSessionFactory
         }
     }
 
-    // The model as the session gets it: with attention fused (see AttentionFusion) when enabled and matched, else as given.
+    // The model as the session gets it: with attention fused (see AttentionFusion) when enabled and matched; on CUDA, with
+    // its float16 inputs and outputs cast inside the graph when enabled (OnnxModelGraph.WriteWithFloatIo); else as given.
+    // Not on CPU: there ONNX Runtime runs most float16 nodes in float32 behind casts it inserts, and then drops a boundary
+    // cast pair with them, skipping the rounding to float16 the export (and diffusers) do; the host conversion keeps it.
     // A model given as bytes finds its external data through the folder of the file it came from.
-    private byte[]? Prepare(string component, string modelPath, byte[]? modelBytes, SessionOptions options, bool allowFloat16Attention)
+    private byte[]? Prepare(string component, string modelPath, byte[]? modelBytes, SessionOptions options, bool cuda)
     {
-        if (_options.FuseAttention)
+        var castIo = cuda && _options.CastFloat16InGraph;
+        if (_options.FuseAttention || castIo)
         {
+            // The file as read is kept only while a rewrite needs it: ONNX Runtime loads an unchanged model from its path.
             var source = modelBytes ?? File.ReadAllBytes(modelPath);
-            byte[]? fused;
-            int count, attentions;
             try
             {
-                fused = AttentionFusion.Fuse(source, modelPath, allowFloat16Attention, out count, out attentions);
+                if (_options.FuseAttention &&
+                    AttentionFusion.Fuse(source, modelPath, allowFloat16: cuda, out var count, out var attentions) is { } fused)
+                {
+                    LogAttentionFused(_logger, component, count, attentions, modelPath);
+                    modelBytes = source = fused;
+                }
+
+                if (castIo && OnnxModelGraph.Parse(source, modelPath).WriteWithFloatIo(out var converted) is { } cast)
+                {
+                    LogFloat16Cast(_logger, component, converted, modelPath);
+                    modelBytes = cast;
+                }
             }
             catch (InvalidDataException e)
             {
                 throw new DiffusionException($"{e.Message} ({component})", e);
-            }
-
-            if (fused is not null)
-            {
-                LogAttentionFused(_logger, component, count, attentions, modelPath);
-                modelBytes = fused;
             }
         }
 
@@ -218,6 +226,10 @@ public sealed partial class OnnxSessionFactory
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug,
         Message = "{Component}: {Fused} of {Softmaxes} attention blocks fused into MultiHeadAttention ({ModelPath})")]
     private static partial void LogAttentionFused(ILogger logger, string component, int fused, int softmaxes, string modelPath);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug,
+        Message = "{Component}: float16 {Tensors} bound as float32, cast inside the session ({ModelPath})")]
+    private static partial void LogFloat16Cast(ILogger logger, string component, IReadOnlyList<string> tensors, string modelPath);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning,
         Message = "CUDA execution provider unusable on device {DeviceId}; running on CPU instead. Cause: {Reason}")]

@@ -3,7 +3,7 @@ using Google.Protobuf;
 namespace FewStep.Onnx.Tests.Sessions;
 
 /// <summary>
-/// Writes a one-node ONNX model (opset 17) straight to protobuf, so element-type paths (float16 tensors,
+/// Writes a small ONNX model (opset 17) straight to protobuf, so element-type paths (float16 tensors,
 /// int32/int64/float/float16/double timesteps, scalar or vector) can be run without a model export tool.
 /// Field numbers are onnx.proto's.
 /// </summary>
@@ -17,36 +17,39 @@ internal static class TinyOnnxModel
 
     /// <summary>A model with input <c>x</c> and output <c>y</c>: <c>y = Cast(x, to)</c> or, with <paramref name="castTo"/> null, <c>Identity(x)</c>.</summary>
     /// <param name="shape">Dimensions: a number is fixed, null is dynamic; an empty array is a scalar.</param>
-    public static string Write(string directory, int inputType, int?[] shape, int? castTo = null)
+    public static string Write(string directory, int inputType, int?[] shape, int? castTo = null) => Write(
+        directory,
+        [new Node(castTo is null ? "Identity" : "Cast", ["x"], ["y"], castTo)],
+        [new Value("x", inputType, shape)],
+        [new Value("y", castTo ?? inputType, shape)]);
+
+    /// <summary>A node of <see cref="Write(string, Node[], Value[], Value[])"/>; <paramref name="To"/> is a Cast's <c>to</c>.</summary>
+    public sealed record Node(string OpType, string[] Inputs, string[] Outputs, int? To = null);
+
+    /// <summary>A graph input or output: name, element type, dimensions (null: dynamic).</summary>
+    public sealed record Value(string Name, int ElementType, int?[] Shape);
+
+    /// <summary>A model of <paramref name="nodes"/> (in order) from <paramref name="inputs"/> to <paramref name="outputs"/>.</summary>
+    public static string Write(string directory, Node[] nodes, Value[] inputs, Value[] outputs)
     {
-        var node = Message(w =>
-        {
-            w.WriteTag(1, WireFormat.WireType.LengthDelimited);
-            w.WriteString("x");
-            w.WriteTag(2, WireFormat.WireType.LengthDelimited);
-            w.WriteString("y");
-            w.WriteTag(4, WireFormat.WireType.LengthDelimited);
-            w.WriteString(castTo is null ? "Identity" : "Cast");
-            if (castTo is { } to)
-            {
-                WriteMessage(w, 5, Message(a =>
-                {
-                    a.WriteTag(1, WireFormat.WireType.LengthDelimited);
-                    a.WriteString("to");
-                    a.WriteTag(3, WireFormat.WireType.Varint);
-                    a.WriteInt64(to);
-                    a.WriteTag(20, WireFormat.WireType.Varint);
-                    a.WriteInt32(2); // AttributeProto.INT
-                }));
-            }
-        });
         var graph = Message(w =>
         {
-            WriteMessage(w, 1, node);
+            foreach (var node in nodes)
+            {
+                WriteMessage(w, 1, NodeProto(node));
+            }
+
             w.WriteTag(2, WireFormat.WireType.LengthDelimited);
             w.WriteString("tiny");
-            WriteMessage(w, 11, ValueInfo("x", inputType, shape));
-            WriteMessage(w, 12, ValueInfo("y", castTo ?? inputType, shape));
+            foreach (var input in inputs)
+            {
+                WriteMessage(w, 11, ValueInfo(input.Name, input.ElementType, input.Shape));
+            }
+
+            foreach (var output in outputs)
+            {
+                WriteMessage(w, 12, ValueInfo(output.Name, output.ElementType, output.Shape));
+            }
         });
         var model = Message(w =>
         {
@@ -63,6 +66,36 @@ internal static class TinyOnnxModel
         File.WriteAllBytes(path, model);
         return path;
     }
+
+    private static byte[] NodeProto(Node node) => Message(w =>
+    {
+        foreach (var input in node.Inputs)
+        {
+            w.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            w.WriteString(input);
+        }
+
+        foreach (var output in node.Outputs)
+        {
+            w.WriteTag(2, WireFormat.WireType.LengthDelimited);
+            w.WriteString(output);
+        }
+
+        w.WriteTag(4, WireFormat.WireType.LengthDelimited);
+        w.WriteString(node.OpType);
+        if (node.To is { } to)
+        {
+            WriteMessage(w, 5, Message(a =>
+            {
+                a.WriteTag(1, WireFormat.WireType.LengthDelimited);
+                a.WriteString("to");
+                a.WriteTag(3, WireFormat.WireType.Varint);
+                a.WriteInt64(to);
+                a.WriteTag(20, WireFormat.WireType.Varint);
+                a.WriteInt32(2); // AttributeProto.INT
+            }));
+        }
+    });
 
     private static byte[] ValueInfo(string name, int elementType, int?[] shape) => Message(w =>
     {
