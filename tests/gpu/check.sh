@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The prepared GPU check (issue: a lean, GPU-ready engine). On a machine with a CUDA GPU it runs every conformance
 # folder with --provider cuda and `fewstep bench --device cuda` on the tiny models and the real-size skeleton model,
-# then prints one table. Tolerances are the CPU ones (the corpus's); fp16 exports are not in the corpus.
+# with and without CUDA graphs, then prints one table. Tolerances are the CPU ones (the corpus's). fp16 exports are
+# not in the corpus and the real-size filler writes float32 only: the float16 path is covered by the CUDA-only
+# tests of tests/FewStep.Onnx.Tests, which the script runs too when it has the .NET SDK (not with --app).
 #
 #   tests/gpu/check.sh                  # from a checkout with .NET: builds, fills the real-size model, runs
 #   tests/gpu/check.sh --app DIR        # with a self-contained publish of tests/FewStep.Conformance and src/FewStep.Cli
@@ -55,6 +57,13 @@ for cases in "$shared"/cases*; do
   rows+=("conformance $name|$summary")
 done
 
+if [ -z "$app" ]; then
+  # The tests that skip with "needs a CUDA GPU" elsewhere: float16 I/O cast on the device, bound UNet, CUDA graphs.
+  dotnet test tests/FewStep.Onnx.Tests -c Release --no-build --logger "console;verbosity=normal" \
+    --filter "FullyQualifiedName~Cuda|FullyQualifiedName~DeviceBinding|FullyQualifiedName~Float16Io|FullyQualifiedName~ExecutionProvider" >"$out/cuda-tests.txt" 2>&1
+  rows+=("cuda tests|$(grep -E '^(Passed|Failed)!' "$out/cuda-tests.txt" | tail -n 1)")
+fi
+
 bench() { # label model steps size batches [env...]
   local label=$1 model=$2 steps=$3 size=$4 batches=$5; shift 5
   if env "$@" "${cli[@]}" bench --model "$model" --device cuda --steps "$steps" --size "$size" --batch "$batches" --runs 10 --warmup 2 --json \
@@ -64,7 +73,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 print(d["provider"] + " " + "; ".join(
     f"b{b['batch_size']} {b['median_ms']:.1f} ms ({b['images_per_s']:.1f} img/s, overhead {b['overhead_ratio']:.3f})" for b in d["batches"])
-    + f"; peak {d['peak_working_set_mb']:.0f} MB host")
+    + f"; peak {d['peak_working_set_mb']:.0f} MB host"
+    + (f"; {d['cuda_graphs']} CUDA graph(s)" if "cuda_graphs" in d else ""))
 PY
 )")
   else
@@ -72,11 +82,15 @@ PY
   fi
 }
 
+# Each bench twice: as served by default, and with the denoiser's steps captured as CUDA graphs (the row says how
+# many graphs it held; none means ONNX Runtime refused capture for the model, and the .err file says why).
 for model in tiny-sd-turbo tiny-sdxl-turbo tiny-lcm tiny-pixart-lcm; do
   bench "$model-512" "$shared/models/$model" 4 512x512 1,4
+  bench "$model-512-cuda-graph" "$shared/models/$model" 4 512x512 1,4 Onnx__EnableCudaGraph=true
 done
 if [ -n "$realsize" ]; then
   bench realsize-fp32 "$realsize" 1 512x512 1,4
+  bench realsize-fp32-cuda-graph "$realsize" 4 512x512 1,4 Onnx__EnableCudaGraph=true
   bench realsize-fp32-no-fusion "$realsize" 1 512x512 1 Onnx__FuseAttention=false
 fi
 

@@ -30,6 +30,9 @@ public sealed record BenchmarkReport(
     /// <summary>How long loading the pipeline took (sessions created, weights read), when the caller measured it.</summary>
     public double? LoadMs { get; init; }
 
+    /// <summary>The CUDA graphs the denoiser made (null: graphs off or refused by ONNX Runtime).</summary>
+    public int? CudaGraphs { get; init; }
+
     /// <summary>What a live preview costs against a denoising step.</summary>
     public PreviewCost? Preview { get; init; }
 
@@ -73,6 +76,11 @@ public sealed record BenchmarkReport(
             document["load_ms"] = Round(load);
         }
 
+        if (CudaGraphs is { } graphs)
+        {
+            document["cuda_graphs"] = graphs;
+        }
+
         if (Preview is { } preview)
         {
             document["preview"] = new Dictionary<string, object>
@@ -95,6 +103,11 @@ public sealed record BenchmarkReport(
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         text.AppendLine(inv, $"model {Model} ({Pipeline}) on {Provider}, {Steps} step(s), {Width}x{Height}, peak working set {PeakWorkingSetMb:F0} MB, {WorkingSetAfterMb:F0} MB after the runs");
+        if (CudaGraphs is { } graphs)
+        {
+            text.AppendLine(inv, $"CUDA graphs: {graphs} held by the denoiser");
+        }
+
         if (Preview is { } preview)
         {
             text.AppendLine(inv, $"live preview ({preview.Method}, {preview.Width}x{preview.Height}): {preview.MedianMs:F3} ms, {preview.Share:P2} of a {preview.StepMs:F2} ms denoising step");

@@ -29,7 +29,7 @@ public static class PipelineBenchmark
             settings.Height ?? pipeline.DefaultSize,
             process.PeakWorkingSet64 / (1024.0 * 1024.0),
             process.WorkingSet64 / (1024.0 * 1024.0),
-            batches) { Preview = preview };
+            batches) { Preview = preview, CudaGraphs = pipeline.CudaGraphs };
     }
 
     // One more batch-1 run with a preview made after every step, timed apart from the runs above (so they stay clean).

@@ -58,6 +58,8 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
 
     public ExecutionProviderKind Provider => UNet.Session.Provider;
 
+    public int? CudaGraphs => UNet.Session.CudaGraphs?.Count;
+
     /// <summary>The LoRAs merged into this pipeline's weights at load (empty for a plain model).</summary>
     public IReadOnlyList<AppliedLora> Loras { get; private init; } = [];
 

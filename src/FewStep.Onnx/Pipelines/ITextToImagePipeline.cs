@@ -30,6 +30,12 @@ public interface ITextToImagePipeline : IDisposable
 
     ExecutionProviderKind Provider { get; }
 
+    /// <summary>
+    /// The CUDA graphs the denoiser holds (<see cref="OnnxExecutionOptions.EnableCudaGraph"/>): one per shape set and
+    /// concurrent generation, each captured by ONNX Runtime after its first run. Null when graphs are not in use.
+    /// </summary>
+    int? CudaGraphs => null;
+
     /// <summary>Makes live previews from a step's latents (<see cref="IPipelineObserver.OnStep"/>): a tiny autoencoder or a linear projection.</summary>
     Previews.LatentPreviewer Previewer { get; }
 

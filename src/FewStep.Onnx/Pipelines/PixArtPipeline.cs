@@ -67,6 +67,8 @@ public sealed class PixArtPipeline : ITextToImagePipeline
 
     public ExecutionProviderKind Provider => Transformer.Session.Provider;
 
+    public int? CudaGraphs => Transformer.Session.CudaGraphs?.Count;
+
     public IReadOnlyList<Lora.AppliedLora> Loras => [];
 
     /// <summary>Opens a PixArt model folder and creates its sessions; errors name the file or field.</summary>

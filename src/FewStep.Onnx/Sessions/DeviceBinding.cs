@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using FewStep.Diffusion;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FewStep.Onnx.Sessions;
@@ -12,95 +10,186 @@ namespace FewStep.Onnx.Sessions;
 /// of the latents (at 512² and batch 4, 256 KB each way), against which moving the scheduler step onto the device
 /// would save nothing worth a kernel. On CPU every tensor is the pipeline's own memory and nothing is copied.
 /// </summary>
+/// <remarks>
+/// With CUDA graphs (<see cref="OnnxModelSession.CudaGraphs"/>) nothing is bound until the first run: then every
+/// tensor is known, and the generation takes a <see cref="CudaGraphSlot"/> of their shapes, whose device tensors
+/// keep the addresses its graph was captured with. The conditioning is uploaded into it on the first run, the
+/// sample and timestep before every run and the output read back after it: the same copies ONNX Runtime makes
+/// for host-bound tensors, made by hand because a captured graph cannot make them.
+/// </remarks>
 internal sealed class DeviceBinding : IDisposable
 {
     private readonly OnnxModelSession _session;
-    private readonly OrtIoBinding _binding;
+    private readonly CudaGraphPool? _graphs;
     private readonly List<IDisposable> _owned = [];
+    private readonly List<Bound> _bound = [];
+    private OrtIoBinding? _binding;
+    private CudaGraphSlot? _slot;
+    private bool _conditioningUploaded;
 
     public DeviceBinding(OnnxModelSession session)
     {
         _session = session;
-        _binding = session.CreateIoBinding();
+        _graphs = session.CudaGraphs;
+        if (_graphs is null)
+        {
+            _binding = session.CreateIoBinding();
+        }
+    }
+
+    private enum Role
+    {
+        Constant,
+        Input,
+        Output,
     }
 
     /// <summary>Whether constants live in device memory (CUDA) rather than in the pipeline's arrays (CPU).</summary>
     public bool OnDevice => _session.Provider == ExecutionProviderKind.Cuda;
 
+    /// <summary>The CUDA graph this generation's runs replay (1 and up), or null when they run without one.</summary>
+    public int? GraphId => _slot?.GraphId;
+
     /// <summary>Binds a value that does not change during the generation; on CUDA, a device copy of it.</summary>
     public void BindConstant(string name, OrtValue host)
     {
-        if (!OnDevice)
+        if (_binding is null)
+        {
+            Keep(name, host, Role.Constant);
+        }
+        else if (!OnDevice)
         {
             _binding.BindInput(name, host);
-            return;
         }
-
-        var info = host.GetTensorTypeAndShape();
-        var bytes = host.GetTensorMutableRawData().ToArray();
-        var allocation = _session.DeviceAllocator().Allocate((uint)bytes.Length);
-        _owned.Add(allocation);
-        // The allocation is a SafeHandle over the device pointer (its Pointer property is not public).
-        CudaRuntime.CopyToDevice(_session.DeviceId, allocation.DangerousGetHandle(), bytes, _session.ModelPath);
-        _binding.BindInput(name, info.ElementDataType, info.Shape, allocation);
+        else
+        {
+            var device = new DeviceTensor(_session, host);
+            _owned.Add(device);
+            device.Upload(host);
+            _binding.BindInput(name, device.Value);
+        }
     }
 
     /// <summary>Binds a host tensor the pipeline rewrites between runs (the sample, the timestep).</summary>
-    public void BindInput(string name, OrtValue host) => _binding.BindInput(name, host);
+    public void BindInput(string name, OrtValue host)
+    {
+        if (_binding is null)
+        {
+            Keep(name, host, Role.Input);
+        }
+        else
+        {
+            _binding.BindInput(name, host);
+        }
+    }
 
     /// <summary>Binds a host tensor ONNX Runtime writes the output into.</summary>
-    public void BindOutput(string name, OrtValue host) => _binding.BindOutput(name, host);
+    public void BindOutput(string name, OrtValue host)
+    {
+        if (_binding is null)
+        {
+            Keep(name, host, Role.Output);
+        }
+        else
+        {
+            _binding.BindOutput(name, host);
+        }
+    }
 
-    public void Run(OnnxRunClock? clock, CancellationToken cancellationToken) => _session.Run(_binding, clock, cancellationToken);
+    public void Run(OnnxRunClock? clock, CancellationToken cancellationToken)
+    {
+        if (_binding is null && _graphs is not null)
+        {
+            _slot ??= _graphs.Acquire(Shapes(), id => new CudaGraphSlot(_session, id, Shapes(), _bound.Select(b => (b.Name, b.Host, b.Role == Role.Output))));
+            if (_slot is null)
+            {
+                BindWithoutGraph();
+            }
+            else
+            {
+                RunInSlot(_slot, clock, cancellationToken);
+                return;
+            }
+        }
+
+        _session.Run(_binding!, clock, cancellationToken);
+    }
 
     public void Dispose()
     {
-        _binding.Dispose();
+        if (_slot is not null)
+        {
+            _graphs!.Release(_slot);
+            _slot = null;
+        }
+
+        _binding?.Dispose();
         foreach (var owned in _owned)
         {
             owned.Dispose();
         }
     }
-}
 
-/// <summary>
-/// The one CUDA runtime call the ONNX Runtime C# API lacks for the built-in CUDA provider: a host-to-device copy
-/// (<c>OrtEnv.CopyTensors</c> needs a plugin execution provider's data transfer). libcudart is loaded by ONNX
-/// Runtime's CUDA provider whenever a CUDA session exists, so it is on the library path here.
-/// </summary>
-internal static class CudaRuntime
-{
-    private const int HostToDevice = 1;
-
-    public static void CopyToDevice(int deviceId, IntPtr destination, byte[] source, string model)
+    private void RunInSlot(CudaGraphSlot slot, OnnxRunClock? clock, CancellationToken cancellationToken)
     {
-        var handle = GCHandle.Alloc(source, GCHandleType.Pinned);
-        try
+        foreach (var bound in _bound)
         {
-            Check(cudaSetDevice(deviceId), "cudaSetDevice", model);
-            Check(cudaMemcpy(destination, handle.AddrOfPinnedObject(), (nuint)source.Length, HostToDevice), "cudaMemcpy", model);
+            if (bound.Role == Role.Input || (bound.Role == Role.Constant && !_conditioningUploaded))
+            {
+                slot[bound.Name].Upload(bound.Host);
+            }
         }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+
+        _conditioningUploaded = true;
+        _session.Run(slot.Binding, clock, cancellationToken, slot.GraphId);
+        foreach (var bound in _bound.Where(b => b.Role == Role.Output))
         {
-            throw new DiffusionException($"Cannot copy '{model}' inputs to CUDA device {deviceId}: libcudart.so.13 is not loadable ({e.Message}).", e);
-        }
-        finally
-        {
-            handle.Free();
+            slot[bound.Name].Download(bound.Host);
         }
     }
 
-    private static void Check(int error, string call, string model)
+    // Every graph that fits is taken and the pool is full: this generation binds as it would with graphs off.
+    private void BindWithoutGraph()
     {
-        if (error != 0)
+        _binding = _session.CreateIoBinding();
+        foreach (var bound in _bound)
         {
-            throw new DiffusionException($"{call} failed with CUDA error {error} while binding the inputs of '{model}'.");
+            switch (bound.Role)
+            {
+                case Role.Constant:
+                    BindConstant(bound.Name, bound.Host);
+                    break;
+                case Role.Input:
+                    BindInput(bound.Name, bound.Host);
+                    break;
+                default:
+                    BindOutput(bound.Name, bound.Host);
+                    break;
+            }
+        }
+
+        _bound.Clear();
+    }
+
+    // A tensor rebound under the same name (the timestep, each step) replaces the one before.
+    private void Keep(string name, OrtValue host, Role role)
+    {
+        var index = _bound.FindIndex(b => b.Name == name);
+        if (index >= 0)
+        {
+            _bound[index] = new Bound(name, host, role);
+        }
+        else
+        {
+            _bound.Add(new Bound(name, host, role));
         }
     }
 
-    [DllImport("libcudart.so.13", ExactSpelling = true)]
-    private static extern int cudaSetDevice(int device);
+    private string Shapes() => string.Join(";", _bound.OrderBy(b => b.Name, StringComparer.Ordinal).Select(b =>
+    {
+        var info = b.Host.GetTensorTypeAndShape();
+        return $"{b.Name}:{info.ElementDataType}[{string.Join(",", info.Shape)}]";
+    }));
 
-    [DllImport("libcudart.so.13", ExactSpelling = true)]
-    private static extern int cudaMemcpy(IntPtr destination, IntPtr source, nuint count, int kind);
+    private readonly record struct Bound(string Name, OrtValue Host, Role Role);
 }

@@ -37,6 +37,19 @@ public sealed class OnnxExecutionOptions
     /// <summary>The most GPU memory the CUDA arena may hold, in MiB; 0: no limit.</summary>
     public long GpuMemoryLimitMb { get; set; }
 
+    /// <summary>
+    /// Capture the denoiser's runs as CUDA graphs (ONNX Runtime's <c>enable_cuda_graph</c>) and replay them on later
+    /// steps: one launch per step instead of one per kernel, for a fixed set of shapes. Each shape set in use gets
+    /// its own graph and device tensors (<see cref="CudaGraphShapes"/> at most), kept for the worker's life; the
+    /// first run of a graph runs normally (ONNX Runtime allocates then), a later one captures it. CUDA only; off because
+    /// ONNX Runtime refuses it for a model any of whose compute nodes it places on the CPU (logged, and the session
+    /// runs without graphs).
+    /// </summary>
+    public bool EnableCudaGraph { get; set; }
+
+    /// <summary>The most CUDA graphs a denoiser keeps (shape sets, or concurrent generations of one); past it, runs are not captured.</summary>
+    public int CudaGraphShapes { get; set; } = 4;
+
     /// <summary>When CUDA cannot be used, run on CPU (true) or fail (false).</summary>
     public bool FallBackToCpu { get; set; } = true;
 
@@ -70,8 +83,8 @@ public sealed class OnnxExecutionOptions
     /// </summary>
     public bool EnableCpuMemArena { get; set; } = true;
 
-    /// <summary>The CUDA provider's options (ONNX Runtime's names) these settings give.</summary>
-    public IReadOnlyDictionary<string, string> CudaProviderOptions()
+    /// <summary>The CUDA provider's options (ONNX Runtime's names) these settings give; <paramref name="cudaGraph"/>: for the denoiser with graphs on.</summary>
+    public IReadOnlyDictionary<string, string> CudaProviderOptions(bool cudaGraph = false)
     {
         var options = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -82,6 +95,11 @@ public sealed class OnnxExecutionOptions
         if (GpuMemoryLimitMb > 0)
         {
             options["gpu_mem_limit"] = (GpuMemoryLimitMb * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (cudaGraph)
+        {
+            options["enable_cuda_graph"] = "1";
         }
 
         return options;
@@ -109,6 +127,16 @@ public sealed class OnnxExecutionOptions
         if (ArenaExtendStrategy is not ("kNextPowerOfTwo" or "kSameAsRequested"))
         {
             errors.Add($"{SectionName}:{nameof(ArenaExtendStrategy)} must be kNextPowerOfTwo or kSameAsRequested, not '{ArenaExtendStrategy}'.");
+        }
+
+        if (EnableCudaGraph && ExecutionProvider != ExecutionProviderKind.Cuda)
+        {
+            errors.Add($"{SectionName}:{nameof(EnableCudaGraph)} needs {SectionName}:{nameof(ExecutionProvider)}=Cuda (CUDA graphs are a CUDA feature), not {ExecutionProvider}.");
+        }
+
+        if (CudaGraphShapes < 1)
+        {
+            errors.Add($"{SectionName}:{nameof(CudaGraphShapes)} must be 1 or more, not {CudaGraphShapes}.");
         }
 
         if (VaeDecodeBatch < 0)

@@ -13,6 +13,7 @@ public sealed class OnnxModelSession : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly Lock _gate = new();
+    private readonly Lock _runGate = new();
     private OrtAllocator? _deviceAllocator;
     private OrtMemoryInfo? _deviceMemory;
 
@@ -87,19 +88,37 @@ public sealed class OnnxModelSession : IDisposable
         CancellationToken cancellationToken) =>
         Timed(runOptions => _session.Run(runOptions, inputNames, inputs, outputNames), clock, cancellationToken);
 
-    /// <summary>Runs with the inputs and outputs bound in <paramref name="binding"/>.</summary>
-    public void Run(OrtIoBinding binding, OnnxRunClock? clock, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Runs with the inputs and outputs bound in <paramref name="binding"/>; <paramref name="graphId"/> names the CUDA
+    /// graph to capture or replay (<see cref="CudaGraphSlot"/>), none when null.
+    /// </summary>
+    public void Run(OrtIoBinding binding, OnnxRunClock? clock, CancellationToken cancellationToken, int? graphId = null) =>
         Timed(runOptions =>
         {
             _session.RunWithBinding(runOptions, binding);
             return true;
-        }, clock, cancellationToken);
+        }, clock, cancellationToken, graphId);
+
+    /// <summary>
+    /// The CUDA graphs of a session created with ONNX Runtime's <c>enable_cuda_graph</c> (the denoiser, with
+    /// <see cref="OnnxExecutionOptions.EnableCudaGraph"/>), or null. Such a session's runs are serialised, as ONNX
+    /// Runtime requires, and a run that names no graph runs without one.
+    /// </summary>
+    internal CudaGraphPool? CudaGraphs { get; private set; }
+
+    /// <summary>Gives the session a pool of <paramref name="capacity"/> graphs (on CPU, the same slots without capture: for tests).</summary>
+    internal void UseCudaGraphs(int capacity) => CudaGraphs = new CudaGraphPool(capacity);
 
     internal OrtIoBinding CreateIoBinding() => _session.CreateIoBinding();
 
-    /// <summary>The session's CUDA device allocator (created on first use; CUDA sessions only).</summary>
-    internal OrtAllocator DeviceAllocator()
+    /// <summary>The allocator of the memory the session runs in: its CUDA device allocator (created on first use), or the CPU one.</summary>
+    internal OrtAllocator Allocator()
     {
+        if (Provider != ExecutionProviderKind.Cuda)
+        {
+            return OrtAllocator.DefaultInstance;
+        }
+
         lock (_gate)
         {
             if (_deviceAllocator is null)
@@ -117,6 +136,7 @@ public sealed class OnnxModelSession : IDisposable
 
     public void Dispose()
     {
+        CudaGraphs?.Dispose();
         _deviceAllocator?.Dispose();
         _deviceMemory?.Dispose();
         _session.Dispose();
@@ -124,10 +144,34 @@ public sealed class OnnxModelSession : IDisposable
         KeepAlive = null;
     }
 
-    private T Timed<T>(Func<RunOptions, T> run, OnnxRunClock? clock, CancellationToken cancellationToken)
+    private T Timed<T>(Func<RunOptions, T> run, OnnxRunClock? clock, CancellationToken cancellationToken, int? graphId = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var runOptions = new RunOptions();
+        if (CudaGraphs is not null)
+        {
+            return TimedWithGraphs(run, runOptions, clock, graphId, cancellationToken);
+        }
+
+        return TimedCore(run, runOptions, clock, cancellationToken);
+    }
+
+    // ONNX Runtime does not support concurrent runs of a session with CUDA graphs; -1 runs without capturing anything.
+    private T TimedWithGraphs<T>(Func<RunOptions, T> run, RunOptions runOptions, OnnxRunClock? clock, int? graphId, CancellationToken cancellationToken)
+    {
+        if (Provider == ExecutionProviderKind.Cuda)
+        {
+            runOptions.AddRunConfigEntry("gpu_graph_id", (graphId ?? -1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        lock (_runGate)
+        {
+            return TimedCore(run, runOptions, clock, cancellationToken);
+        }
+    }
+
+    private T TimedCore<T>(Func<RunOptions, T> run, RunOptions runOptions, OnnxRunClock? clock, CancellationToken cancellationToken)
+    {
         using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
         var start = Stopwatch.GetTimestamp();
         try

@@ -76,10 +76,22 @@ public sealed partial class OnnxSessionFactory
         {
             try
             {
-                using var cudaOptions = CreateSessionOptions(useCuda: true);
-                configure?.Invoke(cudaOptions);
-                var cudaModel = Prepare(component, modelPath, modelBytes, cudaOptions, cuda: true);
-                return new OnnxModelSession(component, modelPath, Open(modelPath, cudaModel, cudaOptions), ExecutionProviderKind.Cuda, _options.DeviceId);
+                var cudaGraph = _options.EnableCudaGraph && IsDenoiser(component);
+                if (cudaGraph)
+                {
+                    try
+                    {
+                        var session = CreateCuda(component, modelPath, configure, modelBytes, cudaGraph: true);
+                        session.UseCudaGraphs(_options.CudaGraphShapes);
+                        return session;
+                    }
+                    catch (OnnxRuntimeException e) when (e.Message.Contains("graph capture", StringComparison.OrdinalIgnoreCase))
+                    {
+                        LogCudaGraphRefused(_logger, component, modelPath, e.Message);
+                    }
+                }
+
+                return CreateCuda(component, modelPath, configure, modelBytes, cudaGraph: false);
             }
             catch (OnnxRuntimeException e) when (_options.FallBackToCpu)
             {
@@ -120,6 +132,17 @@ public sealed partial class OnnxSessionFactory
             throw new DiffusionException($"ONNX Runtime cannot load '{modelPath}' ({component}): {e.Message}", e);
         }
     }
+
+    private OnnxModelSession CreateCuda(string component, string modelPath, Action<SessionOptions>? configure, byte[]? modelBytes, bool cudaGraph)
+    {
+        using var options = CreateSessionOptions(useCuda: true, cudaGraph);
+        configure?.Invoke(options);
+        var model = Prepare(component, modelPath, modelBytes, options, cuda: true);
+        return new OnnxModelSession(component, modelPath, Open(modelPath, model, options), ExecutionProviderKind.Cuda, _options.DeviceId);
+    }
+
+    /// <summary>The components run once per step (optimum's folder names), the only ones CUDA graphs pay for.</summary>
+    public static bool IsDenoiser(string component) => component is "unet" or "transformer";
 
     // The com.microsoft op types of a model's top-level graph (GPU exports' fused ops), for the message above.
     private static List<string> ContribOps(string modelPath, byte[]? modelBytes)
@@ -191,7 +214,7 @@ public sealed partial class OnnxSessionFactory
         }
     }
 
-    private SessionOptions CreateSessionOptions(bool useCuda)
+    private SessionOptions CreateSessionOptions(bool useCuda, bool cudaGraph = false)
     {
         var options = new SessionOptions
         {
@@ -210,7 +233,7 @@ public sealed partial class OnnxSessionFactory
             if (useCuda)
             {
                 using var cuda = new OrtCUDAProviderOptions();
-                cuda.UpdateOptions(new Dictionary<string, string>(_options.CudaProviderOptions()));
+                cuda.UpdateOptions(new Dictionary<string, string>(_options.CudaProviderOptions(cudaGraph)));
                 options.AppendExecutionProvider_CUDA(cuda);
             }
 
@@ -230,6 +253,10 @@ public sealed partial class OnnxSessionFactory
     [LoggerMessage(EventId = 1003, Level = LogLevel.Debug,
         Message = "{Component}: float16 {Tensors} bound as float32, cast inside the session ({ModelPath})")]
     private static partial void LogFloat16Cast(ILogger logger, string component, IReadOnlyList<string> tensors, string modelPath);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning,
+        Message = "{Component}: ONNX Runtime cannot capture CUDA graphs of '{ModelPath}'; it runs on CUDA without them. Cause: {Reason}")]
+    private static partial void LogCudaGraphRefused(ILogger logger, string component, string modelPath, string reason);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning,
         Message = "CUDA execution provider unusable on device {DeviceId}; running on CPU instead. Cause: {Reason}")]

@@ -52,6 +52,100 @@ public sealed class DeviceBindingTests
         Assert.True(cpu.Zip(cuda, (a, b) => MathF.Abs(a - b)).Max() < 1e-3f);
     }
 
+    [Fact]
+    public void A_graph_slot_serves_later_generations_of_its_shape_with_their_own_conditioning()
+    {
+        // CUDA graph slots on CPU: the same device-tensor binding, uploads and read-backs, without the capture.
+        using var plain = Open(new OnnxExecutionOptions());
+        using var graphs = Open(new OnnxExecutionOptions());
+        graphs.Session.UseCudaGraphs(2);
+
+        foreach (var phase in new[] { 0.0f, 1.3f })
+        {
+            var conditioning = Conditioning(plain.Config, phase);
+            var (expected, _) = Steps(plain, conditioning, 8);
+            var (actual, graphId) = Steps(graphs, conditioning, 8);
+
+            Assert.Equal(expected, actual);
+            Assert.Equal(1, graphId); // the second generation takes the first one's slot again
+        }
+
+        Assert.Equal(1, graphs.Session.CudaGraphs!.Count);
+    }
+
+    [Fact]
+    public void Concurrent_generations_take_a_slot_each_and_past_the_pool_run_without_one()
+    {
+        using var plain = Open(new OnnxExecutionOptions());
+        using var graphs = Open(new OnnxExecutionOptions());
+        graphs.Session.UseCudaGraphs(3);
+        var conditioning = Conditioning(plain.Config, 0.4f);
+
+        // Three generations at once of one shape, and one of another: slots 1 and 2, then one for 16×16, then none.
+        var held = new[] { 8, 8, 16, 8 }.Select(size => (Size: size, Buffers: graphs.CreateBuffers(conditioning, size, size))).ToList();
+        try
+        {
+            var ids = new List<int?>();
+            foreach (var (size, buffers) in held)
+            {
+                Array.Fill(buffers.Sample.Data, 0.25f);
+                graphs.Run(buffers, 499, null, CancellationToken.None);
+                ids.Add(buffers.Binding.GraphId);
+                using var reference = plain.CreateBuffers(conditioning, size, size);
+                Array.Fill(reference.Sample.Data, 0.25f);
+                plain.Run(reference, 499, null, CancellationToken.None);
+                Assert.Equal(reference.Output.Data, buffers.Output.Data);
+            }
+
+            Assert.Equal([1, 2, 3, null], ids);
+        }
+        finally
+        {
+            held.ForEach(h => h.Buffers.Dispose());
+        }
+
+        // Released: the next 8×8 generation takes slot 1 again, and no new graph is made.
+        using (var again = graphs.CreateBuffers(conditioning, 8, 8))
+        {
+            graphs.Run(again, 499, null, CancellationToken.None);
+            Assert.Equal(1, again.Binding.GraphId);
+        }
+
+        Assert.Equal(3, graphs.Session.CudaGraphs!.Count);
+    }
+
+    [CudaFact]
+    public void With_cuda_graphs_the_unet_steps_match_the_ones_without()
+    {
+        var cuda = new OnnxExecutionOptions { ExecutionProvider = ExecutionProviderKind.Cuda, FallBackToCpu = false };
+        using var plain = Open(cuda);
+        using var graphs = Open(new OnnxExecutionOptions { ExecutionProvider = ExecutionProviderKind.Cuda, FallBackToCpu = false, EnableCudaGraph = true });
+        foreach (var phase in new[] { 0.0f, 1.3f })
+        {
+            var conditioning = Conditioning(plain.Config, phase);
+            var (expected, _) = Steps(plain, conditioning, 8);
+            var (actual, _) = Steps(graphs, conditioning, 8);
+
+            Assert.True(expected.Zip(actual, (a, b) => MathF.Abs(a - b)).Max() < 1e-4f);
+        }
+    }
+
+    // Four steps at timesteps 999..249 on one generation's buffers, each step's output fed back in as the sample.
+    private static (float[] Outputs, int? GraphId) Steps(UNetModel unet, UNetConditioning conditioning, int size)
+    {
+        using var buffers = unet.CreateBuffers(conditioning, size, size);
+        var outputs = new List<float>();
+        Array.Fill(buffers.Sample.Data, 0.5f);
+        foreach (var t in new[] { 999.0, 749.0, 499.0, 249.0 })
+        {
+            unet.Run(buffers, t, null, CancellationToken.None);
+            outputs.AddRange(buffers.Output.Data);
+            buffers.Output.Data.AsSpan().CopyTo(buffers.Sample.Data);
+        }
+
+        return (outputs.ToArray(), buffers.Binding.GraphId);
+    }
+
     private static (float[] Plain, float[] Bound) RunBoth(OnnxExecutionOptions options)
     {
         using var unet = Open(options);
@@ -77,9 +171,9 @@ public sealed class DeviceBindingTests
         return new UNetModel(new OnnxSessionFactory(options).Create("unet", folder.OnnxPath("unet")), folder.ReadConfig<UNetConfig>("unet"));
     }
 
-    private static UNetConditioning Conditioning(UNetConfig config)
+    private static UNetConditioning Conditioning(UNetConfig config, float phase = 0)
     {
-        var hidden = Enumerable.Range(0, 2 * 77 * 32).Select(i => MathF.Cos(i * 0.11f)).ToArray();
+        var hidden = Enumerable.Range(0, 2 * 77 * 32).Select(i => MathF.Cos((i * 0.11f) + phase)).ToArray();
         var cond = Enumerable.Range(0, 2 * config.TimeCondProjDim!.Value).Select(i => i * 0.01f).ToArray();
         return new UNetConditioning(2, 77, hidden, null, null, cond, false);
     }

@@ -24,6 +24,8 @@ public sealed class MemoryAndCudaOptionsTests : IDisposable
         Assert.True(options.EnableCpuMemArena);
         Assert.Equal(1, options.VaeDecodeBatch);
         Assert.Equal("EXHAUSTIVE", options.CudnnConvAlgoSearch);
+        Assert.False(options.EnableCudaGraph);
+        Assert.True(options.CastFloat16InGraph);
         Assert.Empty(options.Validate());
     }
 
@@ -32,6 +34,7 @@ public sealed class MemoryAndCudaOptionsTests : IDisposable
     [InlineData("ArenaExtendStrategy", "kDouble")]
     [InlineData("GpuMemoryLimitMb", "-1")]
     [InlineData("VaeDecodeBatch", "-2")]
+    [InlineData("CudaGraphShapes", "0")]
     public void Bad_settings_are_errors_naming_the_setting(string setting, string value)
     {
         var options = new OnnxExecutionOptions();
@@ -60,6 +63,23 @@ public sealed class MemoryAndCudaOptionsTests : IDisposable
             },
             options.CudaProviderOptions());
         Assert.False(new OnnxExecutionOptions().CudaProviderOptions().ContainsKey("gpu_mem_limit"));
+    }
+
+    [Fact]
+    public void Cuda_graphs_are_asked_of_the_provider_only_for_the_denoiser_and_only_on_cuda()
+    {
+        var options = new OnnxExecutionOptions { ExecutionProvider = ExecutionProviderKind.Cuda, EnableCudaGraph = true };
+
+        Assert.Empty(options.Validate());
+        Assert.Equal("1", options.CudaProviderOptions(cudaGraph: true)["enable_cuda_graph"]);
+        Assert.False(options.CudaProviderOptions().ContainsKey("enable_cuda_graph"));
+        Assert.True(OnnxSessionFactory.IsDenoiser("unet"));
+        Assert.True(OnnxSessionFactory.IsDenoiser("transformer"));
+        Assert.False(OnnxSessionFactory.IsDenoiser("vae_decoder"));
+        Assert.False(OnnxSessionFactory.IsDenoiser("text_encoder_2"));
+
+        var onCpu = Assert.Single(new OnnxExecutionOptions { EnableCudaGraph = true }.Validate());
+        Assert.Contains("Onnx:EnableCudaGraph needs Onnx:ExecutionProvider=Cuda", onCpu, StringComparison.Ordinal);
     }
 
     [Theory]
