@@ -3,12 +3,13 @@ using System.Globalization;
 namespace FewStep.RealSize;
 
 /// <summary>
-/// <c>fill [--skeleton DIR] [--out DIR] [--seed N]</c>: fills a skeleton and prints the model folder on stdout (only
-/// that, so scripts can capture it); progress and errors go to stderr.
+/// <c>fill [--skeleton DIR] [--out DIR] [--seed N] [--float16]</c>: fills a skeleton and prints the model folder on
+/// stdout (only that, so scripts can capture it); with <c>--float16</c>, the folder of its float16 copy beside it.
+/// Progress and errors go to stderr.
 /// </summary>
 internal static class Program
 {
-    private const string Usage = "usage: FewStep.RealSize fill [--skeleton DIR] [--out DIR] [--seed N]";
+    private const string Usage = "usage: FewStep.RealSize fill [--skeleton DIR] [--out DIR] [--seed N] [--float16]";
 
     public static int Main(string[] args)
     {
@@ -21,11 +22,15 @@ internal static class Program
         string? skeleton = null;
         string? output = null;
         ulong seed = 0;
+        var float16 = false;
         for (var i = 1; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
             switch (args[i])
             {
+                case "--float16":
+                    float16 = true;
+                    continue;
                 case "--skeleton" when value is not null:
                     skeleton = value;
                     break;
@@ -50,6 +55,12 @@ internal static class Program
             Console.Error.WriteLine(model.Reused
                 ? $"reused {model.Folder} ({model.TotalDataBytes / 1e9:F2} GB, checked in {model.Elapsed.TotalMilliseconds:F0} ms)"
                 : $"wrote {model.TotalDataBytes / 1e9:F2} GB in {model.Elapsed.TotalSeconds:F1} s");
+            if (float16)
+            {
+                model = Float16Copy.Ensure(model, new StderrProgress());
+                Console.Error.WriteLine(model.Reused ? $"reused {model.Folder}" : $"wrote {model.Folder} in {model.Elapsed.TotalSeconds:F1} s");
+            }
+
             Console.Out.WriteLine(model.Folder);
             return 0;
         }

@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
 # The prepared GPU check (issue: a lean, GPU-ready engine). On a machine with a CUDA GPU it runs every conformance
-# folder with --provider cuda and `fewstep bench --device cuda` on the tiny models and the real-size skeleton model,
-# with and without CUDA graphs, then prints one table. Tolerances are the CPU ones (the corpus's). fp16 exports are
-# not in the corpus and the real-size filler writes float32 only: the float16 path is covered by the CUDA-only
-# tests of tests/FewStep.Onnx.Tests, which the script runs too when it has the .NET SDK (not with --app).
+# folder with --provider cuda and `fewstep bench --device cuda` on the tiny models and the real-size skeleton model
+# (float32, and float16 as `FewStep.RealSize fill --float16` converts it), with and without CUDA graphs, then prints
+# one table. Tolerances are the CPU ones (the corpus's); the corpus has no float16 cases, so the float16 pipelines
+# are checked by the CUDA-only tests of tests/FewStep.Onnx.Tests, which the script runs when it has the .NET SDK.
 #
 #   tests/gpu/check.sh                  # from a checkout with .NET: builds, fills the real-size model, runs
 #   tests/gpu/check.sh --app DIR        # with a self-contained publish of tests/FewStep.Conformance and src/FewStep.Cli
 #                                       # in DIR/conformance and DIR/cli (what ../shared/tools/gpu-kit carries)
 #
-# Options: --shared DIR (default ../shared/conformance), --realsize DIR (a filled real-size model; default: fill one
-# with tests/FewStep.RealSize unless --no-realsize), --out DIR (results; default $OUT or ./gpu-check).
+# Options: --shared DIR (default ../shared/conformance), --realsize DIR and --realsize-float16 DIR (a filled real-size
+# model and its float16 copy; default: fill both with tests/FewStep.RealSize unless --no-realsize), --out DIR
+# (results; default $OUT or ./gpu-check).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-shared=../shared/conformance app="" realsize="" skip_realsize=0 out="${OUT:-gpu-check}"
+shared=../shared/conformance app="" realsize="" realsize16="" skip_realsize=0 out="${OUT:-gpu-check}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --shared) shared=$2; shift 2 ;;
     --app) app=$2; shift 2 ;;
     --realsize) realsize=$2; shift 2 ;;
+    --realsize-float16) realsize16=$2; shift 2 ;;
     --no-realsize) skip_realsize=1; shift ;;
     --out) out=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -42,6 +44,7 @@ else
   cli=(dotnet run -c Release --no-build --project src/FewStep.Cli --)
   if [ -z "$realsize" ] && [ "$skip_realsize" -eq 0 ]; then
     realsize=$(dotnet run -c Release --project tests/FewStep.RealSize -- fill) || exit 1
+    realsize16=$(dotnet run -c Release --project tests/FewStep.RealSize -- fill --float16) || exit 1
   fi
 fi
 
@@ -92,6 +95,10 @@ if [ -n "$realsize" ]; then
   bench realsize-fp32 "$realsize" 1 512x512 1,4
   bench realsize-fp32-cuda-graph "$realsize" 4 512x512 1,4 Onnx__EnableCudaGraph=true
   bench realsize-fp32-no-fusion "$realsize" 1 512x512 1 Onnx__FuseAttention=false
+fi
+if [ -n "$realsize16" ]; then
+  bench realsize-fp16 "$realsize16" 1 512x512 1,4
+  bench realsize-fp16-cuda-graph "$realsize16" 4 512x512 1,4 Onnx__EnableCudaGraph=true
 fi
 
 printf '\n%-40s %s\n' "check" "result"
