@@ -69,14 +69,21 @@ fi
 
 bench() { # label model steps size batches [env...]
   local label=$1 model=$2 steps=$3 size=$4 batches=$5; shift 5
-  if env "$@" "${cli[@]}" bench --model "$model" --device cuda --steps "$steps" --size "$size" --batch "$batches" --runs 10 --warmup 2 --json \
-      >"$out/bench-$label.json" 2>"$out/bench-$label.err"; then
-    rows+=("bench $label|$(python3 - "$out/bench-$label.json" <<'PY'
+  # GPU memory in use, sampled every 200 ms while the bench runs: its peak goes in the row.
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$out/bench-$label.gpumem" 2>/dev/null &
+  local sampler=$!
+  env "$@" "${cli[@]}" bench --model "$model" --device cuda --steps "$steps" --size "$size" --batch "$batches" --runs 10 --warmup 2 --json \
+      >"$out/bench-$label.json" 2>"$out/bench-$label.err"
+  local status=$?
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
+  if [ "$status" -eq 0 ]; then
+    rows+=("bench $label|$(python3 - "$out/bench-$label.json" "$out/bench-$label.gpumem" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+gpu = [int(x) for x in open(sys.argv[2]).read().split() if x.strip().isdigit()]
 print(d["provider"] + " " + "; ".join(
     f"b{b['batch_size']} {b['median_ms']:.1f} ms ({b['images_per_s']:.1f} img/s, overhead {b['overhead_ratio']:.3f})" for b in d["batches"])
-    + f"; peak {d['peak_working_set_mb']:.0f} MB host"
+    + f"; peak {d['peak_working_set_mb']:.0f} MB host" + (f", {max(gpu)} MiB GPU" if gpu else "")
     + (f"; {d['cuda_graphs']} CUDA graph(s)" if "cuda_graphs" in d else ""))
 PY
 )")
@@ -95,6 +102,8 @@ if [ -n "$realsize" ]; then
   bench realsize-fp32 "$realsize" 1 512x512 1,4
   bench realsize-fp32-cuda-graph "$realsize" 4 512x512 1,4 Onnx__EnableCudaGraph=true
   bench realsize-fp32-no-fusion "$realsize" 1 512x512 1 Onnx__FuseAttention=false
+  bench realsize-fp32-1024 "$realsize" 1 1024x1024 1
+  bench realsize-fp32-1024-vae-tiling "$realsize" 1 1024x1024 1 Onnx__VaeTiling=true
 fi
 if [ -n "$realsize16" ]; then
   bench realsize-fp16 "$realsize16" 1 512x512 1,4

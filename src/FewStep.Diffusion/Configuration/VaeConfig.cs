@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace FewStep.Diffusion.Configuration;
@@ -29,6 +30,26 @@ public sealed record VaeConfig
 
     [JsonPropertyName("latents_std")]
     public IReadOnlyList<float>? LatentsStd { get; init; }
+
+    /// <summary>The image size the VAE was trained at: an int, or [height, width] in some configs; diffusers' default 32.</summary>
+    [JsonPropertyName("sample_size")]
+    public JsonElement SampleSize { get; init; }
+
+    /// <summary>
+    /// diffusers' <c>tile_sample_min_size</c> for tiled decoding: <c>sample_size</c>, or its first entry when a list
+    /// (AutoencoderKL reads <c>sample_size[0]</c>).
+    /// </summary>
+    [JsonIgnore]
+    public int TileSampleSize => SampleSize.ValueKind switch
+    {
+        JsonValueKind.Number => SampleSize.GetInt32(),
+        JsonValueKind.Array when SampleSize.GetArrayLength() > 0 => SampleSize[0].GetInt32(),
+        _ => 32,
+    };
+
+    /// <summary>diffusers' <c>tile_latent_min_size</c>: <c>int(sample_size / 2 ** (len(block_out_channels) - 1))</c>.</summary>
+    [JsonIgnore]
+    public int TileLatentSize => TileSampleSize / ScaleFactor;
 
     /// <summary>diffusers: <c>2 ** (len(vae.config.block_out_channels) - 1)</c>.</summary>
     [JsonIgnore]

@@ -87,7 +87,7 @@ public sealed class DiffusionPipeline : ITextToImagePipeline
         var unet = loader.Add(new UNetModel(loras.CreateSession(sessions, "unet", folder.OnnxPath("unet")), unetConfig));
         var vae = loader.Add(new VaeDecoderModel(
             sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder"),
-            sessions.Options.VaeDecodeBatch, sessions.Options.ShrinkArenaAfterDecode));
+            sessions.Options.VaeDecodeBatch, sessions.Options.ShrinkArenaAfterDecode, sessions.Options.VaeTiling));
         var previewer = TinyAutoencoder.CreatePreviewer(folder, sessions, vae.Config, loader);
         var encoder = loader.Add(CreatePromptEncoder(folder, sessions, loras, unet, loader));
         CheckComponentsFit(folder, unet, encoder);

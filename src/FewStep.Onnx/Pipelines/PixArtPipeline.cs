@@ -93,7 +93,7 @@ public sealed class PixArtPipeline : ITextToImagePipeline
             sessions.Create("transformer", folder.OnnxPath("transformer")), folder.ReadConfig<TransformerConfig>("transformer")));
         var vae = loader.Add(new VaeDecoderModel(
             sessions.Create("vae_decoder", folder.OnnxPath("vae_decoder")), folder.ReadConfig<VaeConfig>("vae_decoder"),
-            sessions.Options.VaeDecodeBatch, sessions.Options.ShrinkArenaAfterDecode));
+            sessions.Options.VaeDecodeBatch, sessions.Options.ShrinkArenaAfterDecode, sessions.Options.VaeTiling));
         var previewer = TinyAutoencoder.CreatePreviewer(folder, sessions, vae.Config, loader);
         var encoder = loader.Add(new T5EncoderModel(
             sessions.Create("text_encoder", folder.OnnxPath("text_encoder")), folder.ReadConfig<T5EncoderConfig>("text_encoder")));

@@ -20,6 +20,14 @@ public sealed class OnnxExecutionOptions
     public int VaeDecodeBatch { get; set; } = 1;
 
     /// <summary>
+    /// Decode latents larger than the VAE's training size (its <c>sample_size</c>) in overlapping tiles of that size,
+    /// blended as diffusers' <c>enable_vae_tiling</c> does: the decoder's memory stays that of one tile whatever the
+    /// image size, and the result differs slightly from a whole decode (as it does in diffusers). Off by default, as in
+    /// diffusers.
+    /// </summary>
+    public bool VaeTiling { get; set; }
+
+    /// <summary>
     /// Give the memory of each VAE decode back when it ends: it is the largest of a generation (full-resolution
     /// activations) and would otherwise stay in the arena of a warm worker between requests.
     /// </summary>

@@ -158,7 +158,7 @@ internal static class OnnxProtoWriter
         }
     });
 
-    /// <summary>A ValueInfoProto of a tensor with fixed dimensions.</summary>
+    /// <summary>A ValueInfoProto of a tensor; a dimension of -1 is dynamic (a dim_param named after its position).</summary>
     public static byte[] ValueInfo(string name, int elementType, long[] dims) => Message(w =>
     {
         w.WriteTag(1, WireFormat.WireType.LengthDelimited);
@@ -169,12 +169,22 @@ internal static class OnnxProtoWriter
             tensor.WriteInt32(elementType);
             Field(tensor, 2, Message(shape =>
             {
-                foreach (var dim in dims)
+                for (var i = 0; i < dims.Length; i++)
                 {
+                    var dim = dims[i];
+                    var position = i;
                     Field(shape, 1, Message(d =>
                     {
-                        d.WriteTag(1, WireFormat.WireType.Varint);
-                        d.WriteInt64(dim);
+                        if (dim < 0)
+                        {
+                            d.WriteTag(2, WireFormat.WireType.LengthDelimited);
+                            d.WriteString($"{name}_{position}");
+                        }
+                        else
+                        {
+                            d.WriteTag(1, WireFormat.WireType.Varint);
+                            d.WriteInt64(dim);
+                        }
                     }));
                 }
             }));
