@@ -64,9 +64,13 @@ public sealed class PixArtTransformerModel : IDisposable, Sessions.IOnnxComponen
     public void Run(Buffers buffers, double timestep, OnnxRunClock? clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(buffers);
+        if (!ReferenceEquals(buffers.Owner, this))
+        {
+            throw new ArgumentException($"These buffers are bound to another transformer than '{Session.ModelPath}'.", nameof(buffers));
+        }
+
         buffers.HiddenStates.Stage();
-        using var timestepValue = OrtInputs.Timestep(Session, Timestep, timestep, buffers.Rows);
-        buffers.Binding.BindInput(Timestep, timestepValue);
+        buffers.Timestep.Set(timestep);
         buffers.Binding.Run(clock, cancellationToken);
         buffers.Output.Complete();
     }
@@ -93,7 +97,9 @@ public sealed class PixArtTransformerModel : IDisposable, Sessions.IOnnxComponen
                     [rows, model.Config.InChannels, latentHeight, latentWidth]));
                 Output = Own(new FloatTensorBinding(session, OutHiddenStates, session.RequireOutput(OutHiddenStates),
                     [rows, model.Config.OutputChannels, latentHeight, latentWidth]));
+                Timestep = Own(new TimestepBinding(session, PixArtTransformerModel.Timestep, rows));
                 _binding.BindInput(PixArtTransformerModel.HiddenStates, HiddenStates.Value);
+                _binding.BindInput(PixArtTransformerModel.Timestep, Timestep.Value);
                 _binding.BindOutput(OutHiddenStates, Output.Value);
 
                 void AddFloats(string name, float[] data, int[] shape)
@@ -122,6 +128,9 @@ public sealed class PixArtTransformerModel : IDisposable, Sessions.IOnnxComponen
 
         public int Rows { get; }
 
+        /// <summary>The transformer input <c>timestep</c>, one per row: set before each call.</summary>
+        public TimestepBinding Timestep { get; } = null!;
+
         /// <summary>The transformer input <c>hidden_states</c> [rows, in_channels, h, w]: write it before each call.</summary>
         public FloatTensorBinding HiddenStates { get; } = null!;
 
@@ -129,6 +138,9 @@ public sealed class PixArtTransformerModel : IDisposable, Sessions.IOnnxComponen
         public FloatTensorBinding Output { get; } = null!;
 
         internal DeviceBinding Binding => _binding;
+
+        /// <summary>The transformer these buffers are bound to.</summary>
+        internal PixArtTransformerModel Owner => _model;
 
         string Pipelines.IDenoiserBuffers.Name => "transformer";
 

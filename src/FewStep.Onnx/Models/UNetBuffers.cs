@@ -24,7 +24,9 @@ public sealed class UNetBuffers : IDisposable, Pipelines.IDenoiserBuffers
                 [rows, unet.Config.InChannels, latentHeight, latentWidth]);
             Output = new FloatTensorBinding(unet.Session, UNetModel.OutSample, unet.Session.RequireOutput(UNetModel.OutSample),
                 [rows, unet.Config.OutChannels, latentHeight, latentWidth]);
+            Timestep = new TimestepBinding(unet.Session, UNetModel.Timestep, 1);
             _binding.BindInput(UNetModel.Sample, Sample.Value);
+            _binding.BindInput(UNetModel.Timestep, Timestep.Value);
             _binding.BindOutput(UNetModel.OutSample, Output.Value);
             AddConstant(unet.Bind(UNetModel.EncoderHiddenStates,
                 [rows, conditioning.SequenceLength, conditioning.HiddenWidth], conditioning.EncoderHiddenStates));
@@ -45,9 +47,15 @@ public sealed class UNetBuffers : IDisposable, Pipelines.IDenoiserBuffers
     /// <summary>The UNet output <c>out_sample</c>: read it after each call.</summary>
     public FloatTensorBinding Output { get; } = null!;
 
+    /// <summary>The UNet input <c>timestep</c>: set before each call.</summary>
+    public TimestepBinding Timestep { get; } = null!;
+
     public int Rows { get; }
 
     internal DeviceBinding Binding => _binding;
+
+    /// <summary>The UNet these buffers are bound to.</summary>
+    internal UNetModel Owner => _unet;
 
     string Pipelines.IDenoiserBuffers.Name => "unet";
 
@@ -64,6 +72,7 @@ public sealed class UNetBuffers : IDisposable, Pipelines.IDenoiserBuffers
     {
         _binding.Dispose();
         Sample?.Dispose();
+        Timestep?.Dispose();
         Output?.Dispose();
         foreach (var binding in _constants)
         {

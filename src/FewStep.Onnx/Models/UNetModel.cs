@@ -46,9 +46,13 @@ public sealed class UNetModel : IDisposable, Sessions.IOnnxComponent
     public void Run(UNetBuffers buffers, double timestep, OnnxRunClock? clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(buffers);
+        if (!ReferenceEquals(buffers.Owner, this))
+        {
+            throw new ArgumentException($"These buffers are bound to another UNet than '{Session.ModelPath}'.", nameof(buffers));
+        }
+
         buffers.Sample.Stage();
-        using var timestepValue = OrtInputs.Timestep(Session, Timestep, timestep, 1);
-        buffers.Binding.BindInput(Timestep, timestepValue);
+        buffers.Timestep.Set(timestep);
         buffers.Binding.Run(clock, cancellationToken);
         buffers.Output.Complete();
     }

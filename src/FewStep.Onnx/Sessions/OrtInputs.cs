@@ -6,7 +6,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace FewStep.Onnx.Sessions;
 
-/// <summary>Small inputs (token ids, timesteps) in whatever element type the export declares.</summary>
+/// <summary>Small inputs (token ids, masks) in whatever element type the export declares; timesteps: <see cref="TimestepBinding"/>.</summary>
 public static class OrtInputs
 {
     /// <summary>Token ids as int32 or int64, as the text encoder's <c>input_ids</c> declares.</summary>
@@ -38,34 +38,6 @@ public static class OrtInputs
         };
     }
 
-    /// <summary>
-    /// A timestep: a scalar (rank 0) or a vector of <paramref name="count"/> copies (rank 1; a UNet broadcasts one
-    /// over the batch), in the element type the export declares. Integer types truncate, as optimum's pipelines
-    /// do when numpy casts the scheduler's float timestep.
-    /// </summary>
-    public static OrtValue Timestep(OnnxModelSession session, string name, double timestep, int count)
-    {
-        ArgumentNullException.ThrowIfNull(session);
-        var metadata = session.RequireInput(name);
-        long[] shape = metadata.Dimensions.Length switch
-        {
-            0 => [],
-            1 => [metadata.Dimensions[0] > 0 ? metadata.Dimensions[0] : count],
-            _ => throw new DiffusionException(
-                $"'{session.ModelPath}' {name} has rank {metadata.Dimensions.Length}; a timestep is a scalar or a vector."),
-        };
-        count = shape.Length == 0 ? 1 : (int)shape[0];
-        return metadata.ElementDataType switch
-        {
-            TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(Filled(count, (long)timestep), shape),
-            TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory(Filled(count, (int)timestep), shape),
-            TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(Filled(count, (float)timestep), shape),
-            TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(Filled(count, (Float16)(float)timestep), shape),
-            TensorElementType.Double => OrtValue.CreateTensorValueFromMemory(Filled(count, timestep), shape),
-            _ => throw Unsupported(session, name, metadata, "int64, int32, float32 or float16"),
-        };
-    }
-
     /// <summary>Copies a float32 ONNX Runtime output (float32 or float16) into a new float array.</summary>
     public static float[] ReadFloats(OnnxModelSession session, string name, OrtValue value)
     {
@@ -85,13 +57,6 @@ public static class OrtInputs
                 throw new DiffusionException(
                     $"'{session.ModelPath}' output {name} has element type {info.ElementDataType}; FewStep reads float32 or float16.");
         }
-    }
-
-    private static T[] Filled<T>(int count, T value)
-    {
-        var values = new T[count];
-        Array.Fill(values, value);
-        return values;
     }
 
     private static DiffusionException Unsupported(OnnxModelSession session, string name, NodeMetadata metadata, string expected) =>

@@ -110,8 +110,9 @@ public sealed class Float16ConversionTests : IDisposable
         hidden.CopyTo(e.Data, 0);
         x.Stage();
         e.Stage();
-        using var t = OrtInputs.Timestep(unet, "timestep", 999, 1);
-        unet.Run(["sample", "timestep", "encoder_hidden_states"], [x.Value, t, e.Value], ["out_sample"], [y.Value], null, CancellationToken.None);
+        using var t = new TimestepBinding(unet, "timestep", 1);
+        t.Set(999);
+        unet.Run(["sample", "timestep", "encoder_hidden_states"], [x.Value, t.Value, e.Value], ["out_sample"], [y.Value], null, CancellationToken.None);
         y.Complete();
         return y.Data;
     }

@@ -43,6 +43,18 @@ public sealed class DeviceBindingTests
         Assert.Equal(outputs[0], outputs[2]);
     }
 
+    [Fact]
+    public void Buffers_run_only_on_the_unet_they_are_bound_to()
+    {
+        using var first = Open(new OnnxExecutionOptions());
+        using var second = Open(new OnnxExecutionOptions());
+        using var buffers = first.CreateBuffers(Conditioning(first.Config), 8, 8);
+
+        var error = Assert.Throws<ArgumentException>(() => second.Run(buffers, 999, null, CancellationToken.None));
+
+        Assert.Contains("another UNet", error.Message, StringComparison.Ordinal);
+    }
+
     [CudaFact]
     public void The_bound_unet_on_cuda_matches_the_cpu_within_float32_tolerance()
     {

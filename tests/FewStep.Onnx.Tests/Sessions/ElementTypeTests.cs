@@ -42,8 +42,9 @@ public sealed class ElementTypeTests : IDisposable
         int?[] shape = rank == 0 ? [] : [null];
         using var session = _sessions.Create("timestep", TinyOnnxModel.Write(_temp, elementType, shape, castTo: TinyOnnxModel.Float));
 
-        using var timestep = OrtInputs.Timestep(session, "x", 999.75, count: 3);
-        using var results = session.Run(["x"], [timestep], ["y"], null, CancellationToken.None);
+        using var timestep = new TimestepBinding(session, "x", count: 3);
+        timestep.Set(999.75);
+        using var results = session.Run(["x"], [timestep.Value], ["y"], null, CancellationToken.None);
 
         var value = OrtInputs.ReadFloats(session, "y", results[0]);
         Assert.Equal(rank == 0 ? 1 : 3, value.Length);
