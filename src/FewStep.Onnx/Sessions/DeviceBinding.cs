@@ -5,8 +5,8 @@ namespace FewStep.Onnx.Sessions;
 /// <summary>
 /// The inputs and outputs of one generation's calls to a session, bound once with <see cref="OrtIoBinding"/>.
 /// On CUDA the constant conditioning (encoder states, pooled embeddings, time ids, masks) is copied to device memory
-/// once per generation and stays there for the whole denoising loop. The per-step sample and the output stay bound
-/// as host tensors, so ONNX Runtime copies the sample to the device and the output back once per step: two copies
+/// once per generation and stays there for the whole denoising loop. The per-step sample, the timestep and the
+/// output stay bound as host tensors, so ONNX Runtime copies the sample to the device and the output back once per step: two copies
 /// of the latents (at 512² and batch 4, 256 KB each way), against which moving the scheduler step onto the device
 /// would save nothing worth a kernel. On CPU every tensor is the pipeline's own memory and nothing is copied.
 /// </summary>
@@ -100,7 +100,12 @@ internal sealed class DeviceBinding : IDisposable
     {
         if (_binding is null && _graphs is not null)
         {
-            _slot ??= _graphs.Acquire(Shapes(), id => new CudaGraphSlot(_session, id, Shapes(), _bound.Select(b => (b.Name, b.Host, b.Role == Role.Output))));
+            if (_slot is null)
+            {
+                var shapes = Shapes();
+                _slot = _graphs.Acquire(shapes, id => new CudaGraphSlot(_session, id, shapes, _bound.Select(b => (b.Name, b.Host, b.Role == Role.Output))));
+            }
+
             if (_slot is null)
             {
                 BindWithoutGraph();
