@@ -12,8 +12,6 @@ namespace FewStep.Onnx.Graphs;
 /// </summary>
 internal sealed partial class OnnxModelGraph
 {
-    private const int NodeAttributeField = 5;
-    private const int TensorFloatDataField = 4;
     private const int TensorExternalData = 13;
     private const int EntryKey = 1;
     private const int EntryValue = 2;
@@ -44,11 +42,11 @@ internal sealed partial class OnnxModelGraph
                     }
                     else if (node.Is("Cast") && node.Int("to") == Float)
                     {
-                        WriteLengthDelimited(graph, GraphNode, Rewritten(field, NodeAttributeField, a => IntAttribute(a, "to", Float16)));
+                        WriteLengthDelimited(graph, GraphNode, Rewritten(field, NodeAttribute, a => IntAttribute(a, "to", Float16)));
                     }
                     else if (node.Is("Constant") || node.Is("ConstantOfShape"))
                     {
-                        WriteLengthDelimited(graph, GraphNode, Rewritten(field, NodeAttributeField, a => TensorAttributeAsFloat16(a, relocate)));
+                        WriteLengthDelimited(graph, GraphNode, Rewritten(field, NodeAttribute, a => TensorAttributeAsFloat16(a, relocate)));
                     }
                     else
                     {
@@ -57,7 +55,7 @@ internal sealed partial class OnnxModelGraph
 
                     break;
                 case GraphInitializer when field.IsLengthDelimited:
-                    var name = Fields(field.ValueStart, field.End).Where(f => f.Number == TensorName && f.IsLengthDelimited).Select(Utf8).FirstOrDefault() ?? "";
+                    var name = StringField(field, TensorName) ?? "";
                     WriteLengthDelimited(graph, GraphInitializer, keep.Contains(name) ? _bytes.AsSpan(field.ValueStart, field.End - field.ValueStart) : TensorAsFloat16(field, relocate));
                     break;
                 case GraphInput or GraphOutput when field.IsLengthDelimited && ElementTypeOf(field) == Float:
@@ -72,20 +70,7 @@ internal sealed partial class OnnxModelGraph
             }
         }
 
-        using var model = new MemoryStream();
-        foreach (var field in _modelFields)
-        {
-            if (field.Number == ModelGraph)
-            {
-                WriteLengthDelimited(model, ModelGraph, graph.GetBuffer().AsSpan(0, (int)graph.Length));
-            }
-            else
-            {
-                Copy(model, field);
-            }
-        }
-
-        return model.ToArray();
+        return ModelWith(graph);
     }
 
     // An AttributeProto: `to` = the given type for a Cast, anything else unchanged.
@@ -99,21 +84,18 @@ internal sealed partial class OnnxModelGraph
             ? throw new InvalidDataException($"'{Source}': a Constant with {NameOfAttribute(attribute)} cannot be converted to float16 here (only tensor values are).")
             : Rewritten(attribute, AttributeTensor, tensor => TensorAsFloat16(tensor, relocate));
 
-    private string NameOfAttribute(Field attribute) =>
-        Fields(attribute.ValueStart, attribute.End).Where(f => f.Number == AttributeName && f.IsLengthDelimited).Select(Utf8).FirstOrDefault() ?? "";
+    private string NameOfAttribute(Field attribute) => StringField(attribute, AttributeName) ?? "";
 
     // A TensorProto: float32 data (raw, typed or external) as float16, every other tensor unchanged.
     private byte[] TensorAsFloat16(Field tensor, Func<ExternalTensor, ExternalTensor> relocate)
     {
-        var fields = Fields(tensor.ValueStart, tensor.End);
-        var type = fields.Where(f => f.Number == TensorDataType && f.Wire == WireFormat.WireType.Varint)
-            .Select(f => Reader(f.Start, f.End).SkipTagThen(r => r.ReadInt32())).FirstOrDefault();
-        if (type != Float)
+        if (IntField(tensor, TensorDataType) != Float)
         {
             return _bytes.AsSpan(tensor.ValueStart, tensor.End - tensor.ValueStart).ToArray();
         }
 
-        var name = fields.Where(f => f.Number == TensorName && f.IsLengthDelimited).Select(Utf8).FirstOrDefault() ?? "";
+        var fields = Fields(tensor.ValueStart, tensor.End);
+        var name = StringField(tensor, TensorName) ?? "";
         var external = ExternalOf(fields);
         var moved = external is null ? null : relocate(external with { Name = name });
         using var stream = new MemoryStream();
@@ -131,7 +113,7 @@ internal sealed partial class OnnxModelGraph
                 case TensorRawData when field.IsLengthDelimited:
                     WriteLengthDelimited(stream, TensorRawData, HalfBytes(MemoryMarshal.Cast<byte, float>(_bytes.AsSpan(field.ValueStart, field.End - field.ValueStart))));
                     break;
-                case TensorFloatDataField:
+                case TensorFloatData:
                     // Typed float_data (packed or not): written as raw float16 bytes, gathered below.
                     break;
                 case TensorExternalData when field.IsLengthDelimited && moved is not null:
@@ -169,7 +151,7 @@ internal sealed partial class OnnxModelGraph
     private List<float> TypedFloats(List<Field> fields)
     {
         var values = new List<float>();
-        foreach (var field in fields.Where(f => f.Number == TensorFloatDataField))
+        foreach (var field in fields.Where(f => f.Number == TensorFloatData))
         {
             if (field.IsLengthDelimited)
             {
@@ -193,9 +175,8 @@ internal sealed partial class OnnxModelGraph
         var entries = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var field in fields.Where(f => f.Number == TensorExternalData && f.IsLengthDelimited))
         {
-            var entry = Fields(field.ValueStart, field.End);
-            var key = entry.Where(f => f.Number == EntryKey && f.IsLengthDelimited).Select(Utf8).FirstOrDefault();
-            var value = entry.Where(f => f.Number == EntryValue && f.IsLengthDelimited).Select(Utf8).FirstOrDefault();
+            var key = StringField(field, EntryKey);
+            var value = StringField(field, EntryValue);
             if (key is not null && value is not null)
             {
                 entries[key] = value;

@@ -9,9 +9,6 @@ namespace FewStep.Onnx.Graphs;
 /// </summary>
 internal sealed partial class OnnxModelGraph
 {
-    private const int GraphInput = 11;
-    private const int GraphValueInfo = 13;
-    private const int ValueInfoName = 1;
     private const int ValueInfoType = 2;
     private const int TypeTensor = 1;
     private const int TypeTensorElementType = 1;
@@ -82,20 +79,7 @@ internal sealed partial class OnnxModelGraph
             }
         }
 
-        using var model = new MemoryStream(_bytes.Length);
-        foreach (var field in _modelFields)
-        {
-            if (field.Number == ModelGraph)
-            {
-                WriteLengthDelimited(model, ModelGraph, graph.GetBuffer().AsSpan(0, (int)graph.Length));
-            }
-            else
-            {
-                Copy(model, field);
-            }
-        }
-
-        return model.ToArray();
+        return ModelWith(graph);
     }
 
     private static string UniqueName(string wanted, HashSet<string> taken)
@@ -112,8 +96,7 @@ internal sealed partial class OnnxModelGraph
     private List<(string Name, int? ElementType)> ValueInfos(int graphField) =>
         _graphFields.Where(f => f.Number == graphField && f.IsLengthDelimited).Select(f => (ValueInfoNameOf(f), ElementTypeOf(f))).ToList();
 
-    private string ValueInfoNameOf(Field valueInfo) =>
-        Fields(valueInfo.ValueStart, valueInfo.End).Where(f => f.Number == ValueInfoName && f.IsLengthDelimited).Select(Utf8).FirstOrDefault() ?? "";
+    private string ValueInfoNameOf(Field valueInfo) => StringField(valueInfo, ValueInfoName) ?? "";
 
     // ValueInfoProto.type.tensor_type.elem_type, or null for a non-tensor value.
     private int? ElementTypeOf(Field valueInfo)
@@ -122,10 +105,7 @@ internal sealed partial class OnnxModelGraph
         {
             foreach (var tensor in Fields(type.ValueStart, type.End).Where(f => f.Number == TypeTensor && f.IsLengthDelimited))
             {
-                foreach (var element in Fields(tensor.ValueStart, tensor.End).Where(f => f.Number == TypeTensorElementType && f.Wire == WireFormat.WireType.Varint))
-                {
-                    return Reader(element.Start, element.End).SkipTagThen(r => r.ReadInt32());
-                }
+                return IntField(tensor, TypeTensorElementType);
             }
         }
 
@@ -186,5 +166,4 @@ internal sealed partial class OnnxModelGraph
         return stream.ToArray();
     }
 
-    private void Copy(Stream stream, Field field) => stream.Write(_bytes, field.Start, field.End - field.Start);
 }

@@ -20,7 +20,10 @@ internal sealed partial class OnnxModelGraph
     private const int OpsetVersion = 2;
     private const int GraphNode = 1;
     private const int GraphInitializer = 5;
+    private const int GraphInput = 11;
     private const int GraphOutput = 12;
+    private const int GraphValueInfo = 13;
+    private const int ValueInfoName = 1;
     private const int NodeInput = 1;
     private const int NodeOutput = 2;
     private const int NodeName = 3;
@@ -106,27 +109,7 @@ internal sealed partial class OnnxModelGraph
     }
 
     /// <summary>The element type of an initializer (ONNX data_type), or null if <paramref name="name"/> is not one.</summary>
-    public int? InitializerType(string name)
-    {
-        if (!_initializers.TryGetValue(name, out var initializer))
-        {
-            return null;
-        }
-
-        var input = Reader(initializer.ValueStart, initializer.End);
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
-        {
-            if (WireFormat.GetTagFieldNumber(tag) == TensorDataType && WireFormat.GetTagWireType(tag) == WireFormat.WireType.Varint)
-            {
-                return input.ReadInt32();
-            }
-
-            input.SkipLastField();
-        }
-
-        return null;
-    }
+    public int? InitializerType(string name) => _initializers.TryGetValue(name, out var initializer) ? IntField(initializer, TensorDataType) : null;
 
     /// <summary>
     /// Writes the model with <paramref name="removed"/> nodes left out and each <paramref name="inserted"/> node
@@ -141,7 +124,7 @@ internal sealed partial class OnnxModelGraph
         {
             if (field.Number != GraphNode)
             {
-                graph.Write(_bytes, field.Start, field.End - field.Start);
+                Copy(graph, field);
                 continue;
             }
 
@@ -153,10 +136,17 @@ internal sealed partial class OnnxModelGraph
 
             if (!removed.Contains(node) && live.Contains(node))
             {
-                graph.Write(_bytes, field.Start, field.End - field.Start);
+                Copy(graph, field);
             }
         }
 
+        return ModelWith(graph, domain);
+    }
+
+    // The model's own fields as they are, with `graph` (GraphProto bytes) for its graph and `domain` added to the opset
+    // imports when missing.
+    private byte[] ModelWith(MemoryStream graph, (string Domain, long Version)? domain = null)
+    {
         using var model = new MemoryStream(_bytes.Length);
         foreach (var field in _modelFields)
         {
@@ -166,7 +156,7 @@ internal sealed partial class OnnxModelGraph
                 continue;
             }
 
-            model.Write(_bytes, field.Start, field.End - field.Start);
+            Copy(model, field);
         }
 
         if (domain is { } add && !_opsetDomains.Contains(add.Domain))
@@ -350,7 +340,7 @@ internal sealed partial class OnnxModelGraph
             _graphFields.Add(field);
             if (field.IsLengthDelimited && field.Number == GraphInitializer)
             {
-                var name = Fields(field.ValueStart, field.End).Where(f => f.Number == TensorName && f.IsLengthDelimited).Select(Utf8).FirstOrDefault();
+                var name = StringField(field, TensorName);
                 if (name is not null)
                 {
                     _initializers[name] = field;
@@ -358,7 +348,7 @@ internal sealed partial class OnnxModelGraph
             }
             else if (field.IsLengthDelimited && field.Number == GraphOutput)
             {
-                var name = Fields(field.ValueStart, field.End).Where(f => f.Number == 1 && f.IsLengthDelimited).Select(Utf8).FirstOrDefault();
+                var name = StringField(field, ValueInfoName);
                 if (name is not null)
                 {
                     _graphOutputs.Add(name);
@@ -518,6 +508,17 @@ internal sealed partial class OnnxModelGraph
     }
 
     private string Utf8(Field field) => System.Text.Encoding.UTF8.GetString(_bytes, field.ValueStart, field.End - field.ValueStart);
+
+    // The first string field `number` of a message, or null.
+    private string? StringField(Field message, int number) =>
+        Fields(message.ValueStart, message.End).Where(f => f.Number == number && f.IsLengthDelimited).Select(Utf8).FirstOrDefault();
+
+    // The first varint field `number` of a message, or null.
+    private int? IntField(Field message, int number) =>
+        Fields(message.ValueStart, message.End).Where(f => f.Number == number && f.Wire == WireFormat.WireType.Varint)
+            .Select(f => (int?)Reader(f.Start, f.End).SkipTagThen(r => r.ReadInt32())).FirstOrDefault();
+
+    private void Copy(Stream stream, Field field) => stream.Write(_bytes, field.Start, field.End - field.Start);
 
     private CodedInputStream Reader(int start, int end) => new(_bytes, start, end - start);
 
