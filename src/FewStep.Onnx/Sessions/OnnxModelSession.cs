@@ -148,17 +148,12 @@ public sealed class OnnxModelSession : IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var runOptions = new RunOptions();
-        if (CudaGraphs is not null)
+        if (CudaGraphs is null)
         {
-            return TimedWithGraphs(run, runOptions, clock, graphId, cancellationToken);
+            return TimedCore(run, runOptions, clock, cancellationToken);
         }
 
-        return TimedCore(run, runOptions, clock, cancellationToken);
-    }
-
-    // ONNX Runtime does not support concurrent runs of a session with CUDA graphs; -1 runs without capturing anything.
-    private T TimedWithGraphs<T>(Func<RunOptions, T> run, RunOptions runOptions, OnnxRunClock? clock, int? graphId, CancellationToken cancellationToken)
-    {
+        // ONNX Runtime does not support concurrent runs of a session with CUDA graphs; -1 runs without capturing anything.
         if (Provider == ExecutionProviderKind.Cuda)
         {
             runOptions.AddRunConfigEntry("gpu_graph_id", (graphId ?? -1).ToString(System.Globalization.CultureInfo.InvariantCulture));
