@@ -61,17 +61,9 @@ internal static class ConformancePaths
 
     private static string FindRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FewStepFunctions.sln")))
-            {
-                var conformance = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance"));
-                return Directory.Exists(conformance)
-                    ? conformance
-                    : throw new DirectoryNotFoundException($"The conformance corpus is missing: expected '{conformance}'.");
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No FewStepFunctions.sln above '{AppContext.BaseDirectory}'.");
+        var conformance = Path.GetFullPath(Path.Combine(RepositoryPaths.Root, "..", "shared", "conformance"));
+        return Directory.Exists(conformance)
+            ? conformance
+            : throw new DirectoryNotFoundException($"The conformance corpus is missing: expected '{conformance}'.");
     }
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using FewStep.Functions.Triggers;
+using FewStep.Tests;
 using Microsoft.Azure.Functions.Worker;
 
 namespace FewStep.Functions.Tests.Contract;
@@ -215,20 +216,7 @@ public sealed class FunctionsMetadataTests
 /// <summary>Files at the repository root (the folder holding FewStepFunctions.sln).</summary>
 internal static class RepositoryFiles
 {
-    private static readonly Lazy<string> s_root = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FewStepFunctions.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No FewStepFunctions.sln above '{AppContext.BaseDirectory}'.");
-    });
-
-    public static string Root => s_root.Value;
+    public static string Root => RepositoryPaths.Root;
 
     public static string At(string name) => Path.Combine(Root, name);
 }

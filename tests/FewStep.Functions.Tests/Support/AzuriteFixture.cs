@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Azure.Storage.Blobs;
+using FewStep.Tests;
 
 namespace FewStep.Functions.Tests.Support;
 
@@ -211,19 +212,12 @@ public sealed class AzuriteFixture : IAsyncLifetime
     /// <summary><c>node_modules/.bin/azurite</c> of the repository (the folder holding FewStepFunctions.sln).</summary>
     private static string FindAzurite()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FewStepFunctions.sln")))
-            {
-                var bin = Path.Combine(dir.FullName, "node_modules", ".bin", OperatingSystem.IsWindows() ? "azurite.cmd" : "azurite");
-                return File.Exists(bin)
-                    ? bin
-                    : throw new InvalidOperationException(
-                        $"Azurite is not installed: '{bin}' is missing. Run 'npm ci' in '{dir.FullName}' (it installs the azurite version pinned in package-lock.json).");
-            }
-        }
-
-        throw new InvalidOperationException($"No FewStepFunctions.sln above '{AppContext.BaseDirectory}': cannot find the repository's node_modules.");
+        var root = RepositoryPaths.Root;
+        var bin = Path.Combine(root, "node_modules", ".bin", OperatingSystem.IsWindows() ? "azurite.cmd" : "azurite");
+        return File.Exists(bin)
+            ? bin
+            : throw new InvalidOperationException(
+                $"Azurite is not installed: '{bin}' is missing. Run 'npm ci' in '{root}' (it installs the azurite version pinned in package-lock.json).");
     }
 
     // Three distinct free ports: all bound at once so none is handed out twice, then released for Azurite.

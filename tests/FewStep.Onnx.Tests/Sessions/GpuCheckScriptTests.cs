@@ -14,19 +14,7 @@ public sealed class GpuCheckScriptTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    private static string Script
-    {
-        get
-        {
-            var root = new DirectoryInfo(AppContext.BaseDirectory);
-            while (!File.Exists(Path.Combine(root.FullName, "FewStepFunctions.sln")))
-            {
-                root = root.Parent ?? throw new DirectoryNotFoundException($"No FewStepFunctions.sln above '{AppContext.BaseDirectory}'.");
-            }
-
-            return Path.Combine(root.FullName, "tests", "gpu", "check.sh");
-        }
-    }
+    private static string Script => Path.Combine(RepositoryPaths.Root, "tests", "gpu", "check.sh");
 
     [Fact]
     public void Without_a_gpu_it_stops_saying_so()
