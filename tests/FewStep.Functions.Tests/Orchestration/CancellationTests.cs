@@ -30,7 +30,10 @@ public sealed class CancellationAndFairnessTests : IAsyncLifetime
         var second = (await _app.StartAsync("""{"model":"tiny-sd-turbo","prompt":"a cat","num_images_per_prompt":2}""")).GetProperty("id").GetString()!;
 
         using var cancel = await _app.Http.DeleteAsync($"api/generations/{second}");
-        Assert.Equal("canceling", (await _app.GetStatusAsync(second)).GetProperty("status").GetString());
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, cancel.StatusCode);
+        // A run still waiting for its turn may finish canceling before this read, so either state is right here;
+        // what matters is that it never renders once the gate opens.
+        Assert.Contains((await _app.GetStatusAsync(second)).GetProperty("status").GetString(), new[] { "canceling", "canceled" });
         gate.SetResult();
 
         var status = await _app.WaitForEndAsync(second);
