@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FewStep.Diffusion.Configuration;
 using FewStep.Onnx.Models;
 
 namespace FewStep.Onnx.Graphs;
@@ -10,7 +11,6 @@ namespace FewStep.Onnx.Graphs;
 /// </summary>
 internal static class Float16Conversion
 {
-    private const string ModelFile = "model.onnx";
     private const string DataFile = "model.onnx_data";
 
     // ONNX Runtime maps external data page by page: each tensor starts on a 4 KiB boundary, as the exporters write them.
@@ -20,7 +20,7 @@ internal static class Float16Conversion
     {
         source = Path.GetFullPath(source);
         destination = Path.GetFullPath(destination);
-        var models = Directory.EnumerateFiles(source, ModelFile, SearchOption.AllDirectories).ToList();
+        var models = Directory.EnumerateFiles(source, ModelFolder.OnnxFile, SearchOption.AllDirectories).ToList();
         var skipped = models.SelectMany(m => OnnxExternalData.ReadLocations(m).Select(l => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(m)!, l))))
             .Concat(models).ToHashSet(StringComparer.Ordinal);
         // Hidden files are the source folder's own bookkeeping (fill stamps and locks), not part of the model.

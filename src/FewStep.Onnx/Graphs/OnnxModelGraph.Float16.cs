@@ -56,7 +56,7 @@ internal sealed partial class OnnxModelGraph
                     break;
                 case GraphInitializer when field.IsLengthDelimited:
                     var name = StringField(field, TensorName) ?? "";
-                    WriteLengthDelimited(graph, GraphInitializer, keep.Contains(name) ? _bytes.AsSpan(field.ValueStart, field.End - field.ValueStart) : TensorAsFloat16(field, relocate));
+                    WriteLengthDelimited(graph, GraphInitializer, keep.Contains(name) ? Payload(field) : TensorAsFloat16(field, relocate));
                     break;
                 case GraphInput or GraphOutput when field.IsLengthDelimited && ElementTypeOf(field) == Float:
                     WriteLengthDelimited(graph, field.Number, WithElementType(field, Float16));
@@ -76,7 +76,7 @@ internal sealed partial class OnnxModelGraph
     // An AttributeProto: `to` = the given type for a Cast, anything else unchanged.
     private byte[] IntAttribute(Field attribute, string name, int value) => NameOfAttribute(attribute) == name
         ? Rewritten(attribute, AttributeInt, _ => Message(w => w.WriteInt64(value)))
-        : _bytes.AsSpan(attribute.ValueStart, attribute.End - attribute.ValueStart).ToArray();
+        : Payload(attribute).ToArray();
 
     // An AttributeProto holding a float32 tensor (Constant's value, ConstantOfShape's value) with the tensor in float16.
     private byte[] TensorAttributeAsFloat16(Field attribute, Func<ExternalTensor, ExternalTensor> relocate) =>
@@ -91,7 +91,7 @@ internal sealed partial class OnnxModelGraph
     {
         if (IntField(tensor, TensorDataType) != Float)
         {
-            return _bytes.AsSpan(tensor.ValueStart, tensor.End - tensor.ValueStart).ToArray();
+            return Payload(tensor).ToArray();
         }
 
         var fields = Fields(tensor.ValueStart, tensor.End);
@@ -111,7 +111,7 @@ internal sealed partial class OnnxModelGraph
                     }));
                     break;
                 case TensorRawData when field.IsLengthDelimited:
-                    WriteLengthDelimited(stream, TensorRawData, HalfBytes(MemoryMarshal.Cast<byte, float>(_bytes.AsSpan(field.ValueStart, field.End - field.ValueStart))));
+                    WriteLengthDelimited(stream, TensorRawData, HalfBytes(MemoryMarshal.Cast<byte, float>(Payload(field))));
                     break;
                 case TensorFloatData:
                     // Typed float_data (packed or not): written as raw float16 bytes, gathered below.

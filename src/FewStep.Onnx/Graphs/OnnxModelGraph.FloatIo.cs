@@ -165,5 +165,4 @@ internal sealed partial class OnnxModelGraph
 
         return stream.ToArray();
     }
-
 }

@@ -495,7 +495,7 @@ internal sealed partial class OnnxModelGraph
 
         if (raw is { } r)
         {
-            var data = _bytes.AsSpan(r.ValueStart, r.End - r.ValueStart);
+            var data = Payload(r);
             return type switch
             {
                 Float when data.Length == 4 => BinaryPrimitives.ReadSingleLittleEndian(data),
@@ -507,7 +507,7 @@ internal sealed partial class OnnxModelGraph
         return typed.Count == 1 && type is Float or Int64 ? typed[0] : null;
     }
 
-    private string Utf8(Field field) => System.Text.Encoding.UTF8.GetString(_bytes, field.ValueStart, field.End - field.ValueStart);
+    private string Utf8(Field field) => System.Text.Encoding.UTF8.GetString(Payload(field));
 
     // The first string field `number` of a message, or null.
     private string? StringField(Field message, int number) =>
@@ -517,6 +517,9 @@ internal sealed partial class OnnxModelGraph
     private int? IntField(Field message, int number) =>
         Fields(message.ValueStart, message.End).Where(f => f.Number == number && f.Wire == WireFormat.WireType.Varint)
             .Select(f => (int?)Reader(f.Start, f.End).SkipTagThen(r => r.ReadInt32())).FirstOrDefault();
+
+    // A length-delimited field's value, without its tag and length.
+    private ReadOnlySpan<byte> Payload(Field field) => _bytes.AsSpan(field.ValueStart, field.End - field.ValueStart);
 
     private void Copy(Stream stream, Field field) => stream.Write(_bytes, field.Start, field.End - field.Start);
 
