@@ -98,23 +98,17 @@ internal sealed class DeviceBinding : IDisposable
 
     public void Run(OnnxRunClock? clock, CancellationToken cancellationToken)
     {
-        if (_binding is null && _graphs is not null)
+        // No binding yet means graphs are on (see the constructor): the first run takes a slot, or binds without one.
+        if (_binding is null)
         {
-            if (_slot is null)
-            {
-                var shapes = Shapes();
-                _slot = _graphs.Acquire(shapes, id => new CudaGraphSlot(_session, id, shapes, _bound.Select(b => (b.Name, b.Host, b.Role == Role.Output))));
-            }
-
-            if (_slot is null)
-            {
-                BindWithoutGraph();
-            }
-            else
+            _slot ??= TakeSlot();
+            if (_slot is not null)
             {
                 RunInSlot(_slot, clock, cancellationToken);
                 return;
             }
+
+            BindWithoutGraph();
         }
 
         _session.Run(_binding!, clock, cancellationToken);
@@ -133,6 +127,13 @@ internal sealed class DeviceBinding : IDisposable
         {
             owned.Dispose();
         }
+    }
+
+    // A slot of this generation's shapes from the session's pool, or null when the pool is full.
+    private CudaGraphSlot? TakeSlot()
+    {
+        var shapes = Shapes();
+        return _graphs!.Acquire(shapes, id => new CudaGraphSlot(_session, id, shapes, _bound.Select(b => (b.Name, b.Host, b.Role == Role.Output))));
     }
 
     private void RunInSlot(CudaGraphSlot slot, OnnxRunClock? clock, CancellationToken cancellationToken)

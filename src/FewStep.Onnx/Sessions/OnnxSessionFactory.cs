@@ -76,22 +76,7 @@ public sealed partial class OnnxSessionFactory
         {
             try
             {
-                var cudaGraph = _options.EnableCudaGraph && IsDenoiser(component);
-                if (cudaGraph)
-                {
-                    try
-                    {
-                        var session = CreateCuda(component, modelPath, configure, modelBytes, cudaGraph: true);
-                        session.UseCudaGraphs(_options.CudaGraphShapes);
-                        return session;
-                    }
-                    catch (OnnxRuntimeException e) when (e.Message.Contains("graph capture", StringComparison.OrdinalIgnoreCase))
-                    {
-                        LogCudaGraphRefused(_logger, component, modelPath, e.Message);
-                    }
-                }
-
-                return CreateCuda(component, modelPath, configure, modelBytes, cudaGraph: false);
+                return CreateCuda(component, modelPath, configure, modelBytes);
             }
             catch (OnnxRuntimeException e) when (_options.FallBackToCpu)
             {
@@ -115,7 +100,7 @@ public sealed partial class OnnxSessionFactory
         configure?.Invoke(cpuOptions);
         try
         {
-            var cpuModel = Prepare(component, modelPath, modelBytes, cpuOptions, cuda: false);
+            var cpuModel = Prepare(component, modelPath, modelBytes, cuda: false);
             return new OnnxModelSession(component, modelPath, Open(modelPath, cpuModel, cpuOptions), ExecutionProviderKind.Cpu, 0, _options.EnableCpuMemArena);
         }
         catch (OnnxRuntimeException e) when (e.Message.Contains("Could not find an implementation", StringComparison.Ordinal) &&
@@ -133,11 +118,31 @@ public sealed partial class OnnxSessionFactory
         }
     }
 
-    private OnnxModelSession CreateCuda(string component, string modelPath, Action<SessionOptions>? configure, byte[]? modelBytes, bool cudaGraph)
+    // The model is prepared once: a session ONNX Runtime refuses to capture graphs of opens again from the same bytes.
+    private OnnxModelSession CreateCuda(string component, string modelPath, Action<SessionOptions>? configure, byte[]? modelBytes)
+    {
+        var model = Prepare(component, modelPath, modelBytes, cuda: true);
+        if (_options.EnableCudaGraph && IsDenoiser(component))
+        {
+            try
+            {
+                var session = OpenCuda(component, modelPath, configure, model, cudaGraph: true);
+                session.UseCudaGraphs(_options.CudaGraphShapes);
+                return session;
+            }
+            catch (OnnxRuntimeException e) when (e.Message.Contains("graph capture", StringComparison.OrdinalIgnoreCase))
+            {
+                LogCudaGraphRefused(_logger, component, modelPath, e.Message);
+            }
+        }
+
+        return OpenCuda(component, modelPath, configure, model, cudaGraph: false);
+    }
+
+    private OnnxModelSession OpenCuda(string component, string modelPath, Action<SessionOptions>? configure, byte[]? model, bool cudaGraph)
     {
         using var options = CreateSessionOptions(useCuda: true, cudaGraph);
         configure?.Invoke(options);
-        var model = Prepare(component, modelPath, modelBytes, options, cuda: true);
         return new OnnxModelSession(component, modelPath, Open(modelPath, model, options), ExecutionProviderKind.Cuda, _options.DeviceId);
     }
 
@@ -162,8 +167,7 @@ public sealed partial class OnnxSessionFactory
     // its float16 inputs and outputs cast inside the graph when enabled (OnnxModelGraph.WriteWithFloatIo); else as given.
     // Not on CPU: there ONNX Runtime runs most float16 nodes in float32 behind casts it inserts, and then drops a boundary
     // cast pair with them, skipping the rounding to float16 the export (and diffusers) do; the host conversion keeps it.
-    // A model given as bytes finds its external data through the folder of the file it came from.
-    private byte[]? Prepare(string component, string modelPath, byte[]? modelBytes, SessionOptions options, bool cuda)
+    private byte[]? Prepare(string component, string modelPath, byte[]? modelBytes, bool cuda)
     {
         var castIo = cuda && _options.CastFloat16InGraph;
         if (_options.FuseAttention || castIo)
@@ -191,16 +195,24 @@ public sealed partial class OnnxSessionFactory
             }
         }
 
-        if (modelBytes is not null && Path.GetDirectoryName(Path.GetFullPath(modelPath)) is { } folder)
+        return modelBytes;
+    }
+
+    // A model given as bytes finds its external data through the folder of the file it came from.
+    private static InferenceSession Open(string modelPath, byte[]? modelBytes, SessionOptions options)
+    {
+        if (modelBytes is null)
+        {
+            return new InferenceSession(modelPath, options);
+        }
+
+        if (Path.GetDirectoryName(Path.GetFullPath(modelPath)) is { } folder)
         {
             options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
         }
 
-        return modelBytes;
+        return new InferenceSession(modelBytes, options);
     }
-
-    private static InferenceSession Open(string modelPath, byte[]? modelBytes, SessionOptions options) =>
-        modelBytes is null ? new InferenceSession(modelPath, options) : new InferenceSession(modelBytes, options);
 
     /// <summary>Why CUDA was given up, or null if it was not asked for or works.</summary>
     public string? CudaFailure

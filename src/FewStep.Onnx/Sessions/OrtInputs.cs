@@ -59,6 +59,6 @@ public static class OrtInputs
         }
     }
 
-    private static DiffusionException Unsupported(OnnxModelSession session, string name, NodeMetadata metadata, string expected) =>
+    internal static DiffusionException Unsupported(OnnxModelSession session, string name, NodeMetadata metadata, string expected) =>
         new($"'{session.ModelPath}' input {name} has element type {metadata.ElementDataType}; FewStep supports {expected} there.");
 }

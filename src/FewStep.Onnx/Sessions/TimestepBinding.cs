@@ -33,8 +33,7 @@ public sealed class TimestepBinding : IDisposable
             TensorElementType.Float => Bind(new float[length], shape, t => (float)t),
             TensorElementType.Float16 => Bind(new Float16[length], shape, t => (Float16)(float)t),
             TensorElementType.Double => Bind(new double[length], shape, t => t),
-            _ => throw new DiffusionException(
-                $"'{session.ModelPath}' input {name} has element type {metadata.ElementDataType}; FewStep supports int64, int32, float32 or float16 there."),
+            _ => throw OrtInputs.Unsupported(session, name, metadata, "int64, int32, float32 or float16"),
         };
     }
 
